@@ -1,0 +1,1 @@
+"""Host side (CPython): rules compiler, encoder, signing, push, reports, CLI."""
