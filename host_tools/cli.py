@@ -1,0 +1,66 @@
+"""`druglib`: one command table (like mpremote's), thin handlers over library functions.
+
+Each command lives in a module exposing `configure(parser)` and `run(args) -> int`.
+Modules are imported only when their command runs, so a slow or missing
+optional piece never breaks the other commands.
+"""
+import argparse
+import importlib
+import sys
+
+from host_tools.errors import DruglibError
+
+# name -> (module, one-line help)
+COMMANDS = {
+    "build": ("host_tools.cmd_build", "compile druglib/*.toml into a library file"),
+    "inspect": ("host_tools.cmd_inspect", "show every entry and limit of a library"),
+    "check": ("host_tools.cmd_check", "check programmings against a library (device checker)"),
+    "keygen": ("host_tools.cmd_keys", "make an Ed25519 signing key for a release role"),
+    "sign": ("host_tools.cmd_sign", "add one release signature to a library"),
+    "verify": ("host_tools.cmd_verify", "verify a library as the pump would"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _ArgError("%s: %s" % (self.prog, message))
+
+
+class _ArgError(Exception):
+    pass
+
+
+def make_parser():
+    parser = _Parser(prog="druglib", description="Blinatumomab drug library tools for the infusion pump.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(_module=module)
+        importlib.import_module(module).configure(p)
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        parser = make_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 2
+        return importlib.import_module(args._module).run(args) or 0
+    except _ArgError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+    except DruglibError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
