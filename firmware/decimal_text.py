@@ -1,0 +1,130 @@
+# Exact decimal numbers from text, without floats (DESIGN.md, principle 1).
+#
+# A request quantity is kept as an exact pair (mantissa, exp10) meaning
+# mantissa / 10**exp10, with exp10 >= 0. Nothing is rounded: the checker
+# compares quantities against the library's integer limits by
+# cross-multiplying, so 0.6 mL/h is exactly 6/10 and 213.8889 mcg exactly
+# 2138889/10000. Limits on length keep the integers small enough for a
+# microcontroller's long-int support.
+
+MAX_TEXT = 40      # characters of one number
+MAX_EXP10 = 24     # at most 24 decimal places after applying an exponent
+
+
+class DecimalTextError(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _digits(s):
+    if not s:
+        return False
+    for ch in s:
+        if ch < "0" or ch > "9":
+            return False
+    return True
+
+
+def parse(text):
+    """'-12.50e1' -> (-1250, 1). Raises DecimalTextError for anything else.
+
+    Grammar: JSON's number grammar, leading zeros allowed in strings
+    ("007" is 7): [-] digits [. digits] [(e|E) [+|-] digits]. No spaces, no
+    'inf'/'nan', no hex, no '+' sign in front.
+    """
+    if not isinstance(text, str):
+        raise DecimalTextError("not a number")
+    if len(text) == 0 or len(text) > MAX_TEXT:
+        raise DecimalTextError("number text empty or longer than %d characters" % MAX_TEXT)
+    s = text
+    neg = False
+    if s[0] == "-":
+        neg = True
+        s = s[1:]
+    exp = 0
+    cut = -1
+    for i in range(len(s)):
+        if s[i] == "e" or s[i] == "E":
+            cut = i
+            break
+    if cut >= 0:
+        e = s[cut + 1:]
+        s = s[:cut]
+        esign = 1
+        if e and (e[0] == "+" or e[0] == "-"):
+            esign = -1 if e[0] == "-" else 1
+            e = e[1:]
+        if not _digits(e) or len(e) > 3:
+            raise DecimalTextError("malformed exponent in %r" % text)
+        exp = esign * int(e)
+    if "." in s:
+        whole, frac = s.split(".", 1)
+        if not _digits(whole) or not _digits(frac):
+            raise DecimalTextError("malformed number %r" % text)
+    else:
+        whole, frac = s, ""
+        if not _digits(whole):
+            raise DecimalTextError("malformed number %r" % text)
+    mant = int(whole + frac)
+    exp10 = len(frac) - exp
+    if exp10 < 0:
+        if -exp10 > MAX_EXP10:
+            raise DecimalTextError("number %r too large" % text)
+        mant = mant * 10 ** (-exp10)
+        exp10 = 0
+    if exp10 > MAX_EXP10:
+        # drop trailing zeros before giving up: 1.000...0 is fine
+        while exp10 > MAX_EXP10 and mant % 10 == 0:
+            mant //= 10
+            exp10 -= 1
+        if exp10 > MAX_EXP10:
+            raise DecimalTextError("number %r has more than %d decimal places" % (text, MAX_EXP10))
+    while exp10 > 0 and mant % 10 == 0:
+        mant //= 10
+        exp10 -= 1
+    return (-mant if neg else mant, exp10)
+
+
+def as_int(q):
+    """The integer value of an exact decimal, or None if it has a fraction."""
+    m, e = q
+    if e == 0:
+        return m
+    return None
+
+
+def cmp_scaled(q, scale, limit):
+    """Compare q * scale with the integer `limit`: -1, 0 or 1.
+
+    Example: cmp_scaled(rate_ml_h, 1000, rate_ul_h) compares a requested rate in
+    mL/h with a library rate in uL/h, exactly.
+    """
+    m, e = q
+    a = m * scale
+    b = limit * 10 ** e
+    return (a > b) - (a < b)
+
+
+def to_text(q):
+    """Exact decimal back to text (for messages): (6, 1) -> '0.6'."""
+    m, e = q
+    sign = "-" if m < 0 else ""
+    m = -m if m < 0 else m
+    if e == 0:
+        return sign + str(m)
+    s = str(m)
+    if len(s) <= e:
+        s = "0" * (e - len(s) + 1) + s
+    return sign + s[:-e] + "." + s[-e:]
+
+
+def fixed_text(num, den, places):
+    """num/den rounded half-up to `places` decimals, as text (for messages only)."""
+    if den < 0:
+        num, den = -num, -den
+    sign = ""
+    if num < 0:
+        sign, num = "-", -num
+    scaled = (num * 10 ** places * 2 + den) // (2 * den)
+    return sign + to_text((scaled, places)) if places else sign + str(scaled)
