@@ -1,0 +1,43 @@
+# MicroPython entry point of `druglib check --engine micropython`:
+#   micropython -m firmware.checkmain LIBRARY < requests
+# Decodes the library (structure and digest: a preview, signatures are the
+# installer's job), checks every request on stdin and prints one JSON result
+# per line. A library that cannot be used is reported on stderr with its
+# device code and exit status 3.
+import sys
+
+from firmware.checkrun import check_text
+from firmware.errors import PumpError
+from firmware.library import decode
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: micropython -m firmware.checkmain LIBRARY < REQUESTS\n")
+        return 2
+    try:
+        with open(argv[1], "rb") as fh:
+            blob = fh.read()
+        lib = decode(blob)[1]
+    except PumpError as e:
+        sys.stderr.write("%s: %s\n" % (e.code, e.message))
+        return 3
+    except OSError as e:
+        sys.stderr.write("cannot read library: %s\n" % e)
+        return 3
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except Exception:
+            data = None
+    if data is None:
+        sys.stderr.write("requests are not UTF-8 text\n")
+        return 4
+    for line in check_text(lib, data):
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

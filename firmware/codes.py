@@ -1,0 +1,68 @@
+# Reason codes of the rate checker: the one table (DESIGN.md, principle 7).
+# docs/reason-codes.md is generated from this table and a test keeps the two
+# in step. Codes are stable: never renumber or reuse one; add new ones.
+#
+# code -> (severity, what the nurse reads). Checker findings add specifics
+# (the value entered, the value expected) after the fixed text.
+
+HARD = "hard"
+SOFT = "soft"
+ADVISORY = "advisory"
+
+CODES = {
+    # --- the request itself ---
+    "REQ_MALFORMED": (HARD, "The programming could not be read."),
+    "FIELD_MISSING": (HARD, "A required entry is missing."),
+    "FIELD_INVALID": (HARD, "An entry has the wrong form."),
+    "NO_LIBRARY": (HARD, "No valid drug library is installed; the pump cannot check this infusion."),
+    "UNKNOWN_DRUG": (HARD, "This drug is not in the drug library."),
+    "UNKNOWN_INDICATION": (HARD, "This indication is not in the drug library for this drug."),
+    # --- patient ---
+    "PATIENT_VALUE_IMPLAUSIBLE": (HARD, "A patient value is outside the plausible range; re-enter it."),
+    "AGE_BELOW_MINIMUM": (HARD, "Blinatumomab is not established in patients younger than 1 month."),
+    "AGE_UNDER_ONE_MONTH": (SOFT, "The patient may be younger than one calendar month; confirm the date of birth."),
+    "BSA_REQUIRED": (HARD, "Under 45 kg the dose is by body surface area: enter the BSA."),
+    # --- regimen: cycle and day ---
+    "CYCLE_OUT_OF_RANGE": (HARD, "This cycle number is outside the regimen."),
+    "DAY_OUT_OF_RANGE": (HARD, "This day is outside the cycle."),
+    "DAY_IN_FREE_INTERVAL": (HARD, "This day is in the treatment-free interval: no blinatumomab is given."),
+    "BAG_INTO_FREE_INTERVAL": (HARD, "This bag would run into the treatment-free interval."),
+    "BAG_SPANS_DOSE_STEP": (HARD, "This bag would run across a dose change (step-up day); use a bag that ends before it."),
+    # --- dose ---
+    "DOSE_UNIT_UNKNOWN": (HARD, "The dose unit must be mcg/day or mcg/m2/day."),
+    "DOSE_UNIT_WRONG_FOR_WEIGHT": (HARD, "Wrong dose basis for the weight: 45 kg or more is dosed in mcg/day, under 45 kg in mcg/m2/day."),
+    "STEP_DOSE_REQUIRED": (HARD, "Relapsed/refractory cycle 1 days 1-7 need the step dose (9 mcg/day, or 5 mcg/m2/day under 45 kg)."),
+    "RESTART_STEP_DOSE_REQUIRED": (HARD, "A restart after an adverse-event interruption needs the step dose (9 mcg/day, or 5 mcg/m2/day under 45 kg) for 7 days."),
+    "DOSE_NOT_IN_REGIMEN": (HARD, "The ordered dose is not the regimen's dose for this cycle and day."),
+    "MAX_DAILY_DOSE_EXCEEDED": (HARD, "This bag would deliver more than the maximum daily dose of blinatumomab."),
+    "BAG_DOSE_MISMATCH": (HARD, "The bag's concentration at this rate does not deliver the ordered dose; check the bag preparation."),
+    "BAG_DOSE_DEVIATION": (SOFT, "The bag's delivered dose differs slightly from the ordered dose; confirm the bag preparation."),
+    # --- administration ---
+    "DURATION_NOT_ALLOWED": (HARD, "Blinatumomab bags run for 24 h, 48 h or 7 days only."),
+    "RATE_NOT_FIXED": (HARD, "The rate must be the fixed rate for this bag: 10 mL/h (24 h), 5 mL/h (48 h) or 0.6 mL/h (7 days)."),
+    "VTBI_MISMATCH": (HARD, "The volume to be infused must equal rate x duration."),
+    "VTBI_EXCEEDS_BAG": (HARD, "The volume to be infused is more than the bag holds."),
+    "BAG_VOLUME_INVALID": (HARD, "The bag volume or drug amount must be more than zero."),
+    "PRESERVATIVE_REQUIRED": (HARD, "A 7-day bag must be prepared with preservative (bacteriostatic saline with benzyl alcohol)."),
+    "PRESERVATIVE_NOT_ALLOWED": (HARD, "24 h and 48 h bags are prepared preservative-free."),
+    "PRESERVATIVE_LOW_WEIGHT": (SOFT, "Preservative (benzyl alcohol) bags are not recommended for this low weight; prefer a preservative-free bag."),
+    "FILTER_REQUIRED": (HARD, "24 h and 48 h bags need a 0.2 micron low-protein-binding in-line filter."),
+    "FILTER_FORBIDDEN": (HARD, "Do not use an in-line filter with the 7-day bag."),
+    "DEHP_SET": (HARD, "Use a DEHP-free set (polyolefin, DEHP-free PVC or EVA): DEHP causes particles with blinatumomab."),
+    # --- advisories: never block ---
+    "NO_FLUSH": (ADVISORY, "Do not flush the line or catheter, especially at bag changes: a flush gives a bolus of blinatumomab. Dedicated lumen; do not prime with saline; do not change the rate during the infusion."),
+    "HOSPITALIZATION": (ADVISORY, "Hospitalization is recommended for this part of the regimen."),
+    "SUPERVISION": (ADVISORY, "Cycle start or re-initiation: supervision by a health care professional or hospitalization is recommended."),
+    "PREMEDICATION": (ADVISORY, "Premedication with dexamethasone is recommended 1 hour before this dose."),
+    "PRESERVATIVE_MONITORING": (ADVISORY, "Preservative bag in a child: monitor for new or worsening metabolic acidosis."),
+    "FIELD_IGNORED": (ADVISORY, "An entry the pump does not know was ignored."),
+    "OVERRIDE_NOT_APPLICABLE": (ADVISORY, "An override was given for a limit that is not soft or not crossed; it has no effect."),
+}
+
+
+def severity(code):
+    return CODES[code][0]
+
+
+def text(code):
+    return CODES[code][1]
