@@ -10,10 +10,12 @@
 # - points in extended twisted Edwards coordinates (X:Y:Z:T), x = X/Z,
 #   y = Y/Z, xy = T/Z (Hisil, Wong, Carter, Dawson 2008, "Twisted Edwards
 #   curves revisited", formulas dbl-2008-hwcd and madd-2008-hwcd-3, a = -1);
-# - [S]B - [k]A as ONE signed radix-16 comb over precomputed affine tables
-#   (16 positions x 8 multiples) for both B (firmware/ed25519_table.py,
-#   generated) and -A (built once per trusted key by PublicKey): 12 shared
-#   doublings and at most 128 mixed additions per signature;
+# - [S]B + [k](-A) by Straus' method: one shared chain of ~253 doublings,
+#   scalars in width-w NAF (ref10's slide()), additions from a table of odd
+#   multiples of B stored in the module (firmware/ed25519_table.py,
+#   generated, affine) and of -A (8 points, built once per key when the
+#   trust store loads);
+# - one inversion for both signatures of a library (finish_batch);
 # - inversion and square root by the addition chains of the ref10 code
 #   (254 squarings + 11 multiplications), cheaper than pow(x, e, p);
 # - sums and differences stay unreduced; every product is reduced with % P.
@@ -26,8 +28,9 @@ D = 0x52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3  # -12166
 D2 = 0x2406d9dc56dffce7198e80f2eef3d13000e0149a8283b156ebd69b9426b2f159  # 2d
 SQRT_M1 = 0x2b8324804fc1df0b2b4d00993dfbd7a72f431806ad2fe478c4ee1b274a0ea0b0  # 2^((p-1)/4)
 _Y_MASK = (1 << 255) - 1
-COMB_POSITIONS = 16  # table rows: multiples of 2^(16 j) P, j = 0..15
-COMB_MULTIPLES = 8  # signed radix-16 digits are in [-8, 8]
+B_BOUND = 63  # base point digits are odd in [-63, 63]: table of B, 3B, ..., 63B
+A_BOUND = 15  # key digits are odd in [-15, 15]: table of A, 3A, ..., 15A
+A_TABLE_SIZE = (A_BOUND + 1) // 2
 
 
 def ct_equal(a, b):
@@ -149,33 +152,26 @@ def _add(p1, p2):
     return e * f % p, g * h % p, f * g % p, e * h % p
 
 
-def comb_table(x, y):
-    """Flat table of affine "Niels" points (y+x, y-x, 2dxy) for m * 2^(16 j) * (x, y).
+def odd_multiples(x, y, n):
+    """Affine "Niels" form (y+x, y-x, 2dxy) of P, 3P, ..., (2n-1)P, flattened (3 ints each).
 
-    Entry (j, m) for j in 0..15, m in 1..8 starts at index 3 * (8 j + m - 1).
-    One batched inversion turns the 128 projective points affine.
+    Used to generate the base point table (firmware/ed25519_table.py); one
+    inversion for all points by Montgomery's trick.
     """
     p = P
-    pts = []
-    base = (x, y, 1, x * y % p)
-    for j in range(COMB_POSITIONS):
-        if j:
-            for _ in range(16):
-                base = _dbl(base)
-        q = base
-        pts.append(q)
-        for m in range(2, COMB_MULTIPLES + 1):
-            q = _add(q, base)
-            pts.append(q)
-    # Montgomery's trick: one inversion for all Z.
+    pt = (x, y, 1, x * y % p)
+    twice = _dbl(pt)
+    pts = [pt]
+    for _ in range(n - 1):
+        pts.append(_add(pts[-1], twice))
     prefix = []
     acc = 1
-    for pt in pts:
+    for q in pts:
         prefix.append(acc)
-        acc = acc * pt[2] % p
+        acc = acc * q[2] % p
     acc = inv(acc)
-    out = [0] * (3 * len(pts))
-    for i in range(len(pts) - 1, -1, -1):
+    out = [0] * (3 * n)
+    for i in range(n - 1, -1, -1):
         X, Y, Z, _ = pts[i]
         zi = acc * prefix[i] % p
         acc = acc * Z % p
@@ -187,90 +183,147 @@ def comb_table(x, y):
     return tuple(out)
 
 
-def _radix16(b):
-    """Signed radix-16 digits e[0..63] in [-8, 8] of a 32-byte little-endian scalar < 2^253."""
-    e = []
+def _odd_cached(x, y):
+    """Projective "cached" form (Y+X, Y-X, 2Z, 2dT) of P, 3P, ..., 15P (4 ints each)."""
+    p = P
+    pt = (x, y, 1, x * y % p)
+    twice = _dbl(pt)
+    out = []
+    for i in range(A_TABLE_SIZE):
+        if i:
+            pt = _add(pt, twice)
+        X, Y, Z, T = pt
+        out += [(Y + X) % p, (Y - X) % p, 2 * Z % p, D2 * T % p]
+    return tuple(out)
+
+
+def _slide(b, bound):
+    """Width-w NAF ("sliding window", ref10's slide()) of a 32-byte little-endian scalar.
+
+    Returns 256 digits r[i], each 0 or odd with |r[i]| <= bound, and
+    sum r[i] 2^i equal to the scalar; non-zero digits are far apart.
+    """
+    r = []
     for c in b:
-        e.append(c & 15)
-        e.append(c >> 4)
-    carry = 0
-    for i in range(63):
-        v = e[i] + carry
-        carry = (v + 8) >> 4
-        e[i] = v - (carry << 4)
-    e[63] += carry
-    return e
+        for k in range(8):
+            r.append((c >> k) & 1)
+    for i in range(256):
+        if not r[i]:
+            continue
+        for s in range(1, 8):
+            if i + s >= 256:
+                break
+            if not r[i + s]:
+                continue
+            v = r[i + s] << s
+            if r[i] + v <= bound:
+                r[i] += v
+                r[i + s] = 0
+            elif r[i] - v >= -bound:
+                r[i] -= v
+                for k in range(i + s, 256):
+                    if not r[k]:
+                        r[k] = 1
+                        break
+                    r[k] = 0
+            else:
+                break
+    return r
 
 
-def double_comb(tb, eb, ta, ea):
-    """Projective (X, Y, Z) of sum_i eb[i] 16^i Pb + ea[i] 16^i Pa, given comb tables of Pb, Pa.
+def double_scalarmult(sb, ka, at):
+    """Projective (X, Y, Z) of [s]B + [k]Q by Straus' method (one shared doubling chain).
 
-    Digit i = 4 j + r multiplies row j (= 2^(16 j) P) in pass r; passes run
-    r = 3..0 with four doublings between them (Horner in 16^r).
+    `sb`, `ka`: _slide() digits of s (bound B_BOUND) and k (bound A_BOUND);
+    `at`: _odd_cached() table of Q. Additions use the base point table in
+    affine Niels form (madd-2008-hwcd-3) and Q's table in cached form
+    (add-2008-hwcd-3); T is only computed when an addition follows.
     """
     p = P
+    bt = BASE
+    i = 255
+    while i >= 0 and not sb[i] and not ka[i]:
+        i -= 1
     X = 0
     Y = 1
     Z = 1
     T = 0
-    for r in (3, 2, 1, 0):
-        if r != 3:
-            for k in range(4):
-                # dbl-2008-hwcd; T only after the last doubling (additions need it).
-                a = X * X % p
-                b = Y * Y % p
-                c = Z * Z % p
-                c += c
-                s = X + Y
-                e = (s * s - a - b) % p
-                g = b - a
-                f = g - c
-                h = -a - b
-                X = e * f % p
-                Y = g * h % p
-                Z = f * g % p
-                if k == 3:
-                    T = e * h % p
-        for tbl, ds in ((tb, eb), (ta, ea)):
-            i = r
-            o = 0
-            while i < 64:
-                v = ds[i]
-                if v:
-                    # madd-2008-hwcd-3 with an affine Niels point; -Q swaps y+x, y-x and negates 2dxy.
-                    if v > 0:
-                        k = o + 3 * v - 3
-                        ym = tbl[k + 1]
-                        yp = tbl[k]
-                        xy = tbl[k + 2]
-                    else:
-                        k = o - 3 * v - 3
-                        ym = tbl[k]
-                        yp = tbl[k + 1]
-                        xy = -tbl[k + 2]
-                    a = (Y - X) * ym % p
-                    b = (Y + X) * yp % p
-                    c = T * xy % p
-                    d = Z + Z
-                    e = b - a
-                    f = d - c
-                    g = d + c
-                    h = b + a
-                    X = e * f % p
-                    Y = g * h % p
-                    Z = f * g % p
-                    T = e * h % p
-                i += 4
-                o += 24
+    while i >= 0:
+        # dbl-2008-hwcd (a = -1).
+        a = X * X % p
+        b = Y * Y % p
+        c = Z * Z % p
+        c += c
+        s = X + Y
+        e = (s * s - a - b) % p
+        g = b - a
+        f = g - c
+        h = -a - b
+        X = e * f % p
+        Y = g * h % p
+        Z = f * g % p
+        v = sb[i]
+        u = ka[i]
+        if v or u:
+            T = e * h % p
+        if v:
+            # madd with an affine B multiple; -Q swaps y+x and y-x and negates 2dxy.
+            if v > 0:
+                k = 3 * (v >> 1)
+                yp = bt[k]
+                ym = bt[k + 1]
+                xy = bt[k + 2]
+            else:
+                k = 3 * ((-v) >> 1)
+                yp = bt[k + 1]
+                ym = bt[k]
+                xy = -bt[k + 2]
+            a = (Y - X) * ym % p
+            b = (Y + X) * yp % p
+            c = T * xy % p
+            d = Z + Z
+            e = b - a
+            f = d - c
+            g = d + c
+            h = b + a
+            X = e * f % p
+            Y = g * h % p
+            Z = f * g % p
+            if u:
+                T = e * h % p
+        if u:
+            if u > 0:
+                k = 4 * (u >> 1)
+                yp = at[k]
+                ym = at[k + 1]
+                xy = at[k + 3]
+            else:
+                k = 4 * ((-u) >> 1)
+                yp = at[k + 1]
+                ym = at[k]
+                xy = -at[k + 3]
+            a = (Y - X) * ym % p
+            b = (Y + X) * yp % p
+            c = T * xy % p
+            d = Z * at[k + 2] % p
+            e = b - a
+            f = d - c
+            g = d + c
+            h = b + a
+            X = e * f % p
+            Y = g * h % p
+            Z = f * g % p
+            # No T: the next operation is a doubling, which does not read it.
+        i -= 1
     return X, Y, Z
 
 
 class PublicKey:
-    """A decoded Ed25519 public key A with the comb table of -A, built once.
+    """A decoded Ed25519 public key A, with a small table of -A's odd multiples.
 
     Raises ValueError for an encoding RFC 8032 section 5.1.3 rejects, and for
     a point of small order (8A = identity), which no honest key generator
-    produces and which would make signatures forgeable.
+    produces and for which signatures are trivially forgeable.
     """
 
     def __init__(self, raw):
@@ -282,14 +335,14 @@ class PublicKey:
         if q[0] == 0:
             raise ValueError("public key is a point of small order")
         self.raw = raw
-        self.table = comb_table((P - x) % P, y)
+        self.table = _odd_cached((P - x) % P, y)
 
     def verify(self, msg, sig):
         """True iff `sig` is a valid signature of `msg`, RFC 8032 section 5.1.7."""
         return _finish(self.partial(msg, sig))
 
     def partial(self, msg, sig):
-        """Everything but the final inversion: (X, Y, Z, R) or None if `sig` is malformed."""
+        """Everything but the final inversion: (X, Y, Z, R), or None if `sig` is malformed."""
         if len(sig) != 64:
             return None
         sig = bytes(sig)
@@ -303,7 +356,8 @@ class PublicKey:
         k = int.from_bytes(sha512(r + self.raw + bytes(msg)), "little") % L
         # Step 3, cofactorless: encode([S]B + [k](-A)) == R. The encoding is
         # canonical, so an R that is non-canonical or off the curve never matches.
-        X, Y, Z = double_comb(BASE, _radix16(sig[32:]), self.table, _radix16(k.to_bytes(32, "little")))
+        X, Y, Z = double_scalarmult(_slide(sig[32:], B_BOUND), _slide(k.to_bytes(32, "little"), A_BOUND),
+                                    self.table)
         return X, Y, Z, r
 
 
