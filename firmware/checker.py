@@ -123,6 +123,13 @@ class _Programming:
         self.vtbi_ml = r.decimal("infusion.vtbi_ml")
         self.filter = r.boolean("line.inline_filter")
         self.dehp_free = r.boolean("line.dehp_free")
+        # Optional extension fields (docs/check-contract.md): a programmed flush,
+        # bolus or KVO rate must be absent or zero ("Do NOT flush the infusion line").
+        self.extra_volumes = []
+        for path in ("line.flush_ml", "infusion.bolus_ml", "infusion.kvo_ml_h"):
+            q = r.decimal(path, required=False)
+            if q is not None:
+                self.extra_volumes.append((path, q))
         self.admin = None       # the administration option matching duration_h
         self.bsa_band = None    # True: dosed by BSA (weight < band); None: unknown
         self.days = None        # (first, last) infusion day this bag covers
@@ -245,6 +252,9 @@ def _administration(p, drug, f):
             f.add("FILTER_REQUIRED")
         elif a["filter"] == "forbidden" and p.filter:
             f.add("FILTER_FORBIDDEN")
+    for path, q in p.extra_volumes:
+        if q[0] != 0:
+            f.add("FLUSH_NOT_ALLOWED", "%s = %s" % (path, to_text(q)))
     if p.dehp_free is not None and lim["dehp_free_required"] and not p.dehp_free:
         f.add("DEHP_SET")
 

@@ -48,6 +48,7 @@ CODES = {
     "PRESERVATIVE_LOW_WEIGHT": (SOFT, "Preservative (benzyl alcohol) bags are not recommended for this low weight; prefer a preservative-free bag."),
     "FILTER_REQUIRED": (HARD, "24 h and 48 h bags need a 0.2 micron low-protein-binding in-line filter."),
     "FILTER_FORBIDDEN": (HARD, "Do not use an in-line filter with the 7-day bag."),
+    "FLUSH_NOT_ALLOWED": (HARD, "No flush, bolus or keep-vein-open rate on a blinatumomab line: it gives an excess dose."),
     "DEHP_SET": (HARD, "Use a DEHP-free set (polyolefin, DEHP-free PVC or EVA): DEHP causes particles with blinatumomab."),
     # --- advisories: never block ---
     "NO_FLUSH": (ADVISORY, "Do not flush the line or catheter, especially at bag changes: a flush gives a bolus of blinatumomab. Dedicated lumen; do not prime with saline; do not change the rate during the infusion."),

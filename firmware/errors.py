@@ -27,7 +27,8 @@ class TrustStoreError(PumpError):
     code = "TRUST_MALFORMED"
 
 
-class DigestError(PumpError):
+class DigestError(LibraryFormatError):
+    """The body does not match the header's SHA-256 (a LibraryFormatError with its own code)."""
     code = "LIB_DIGEST"
 
 

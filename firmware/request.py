@@ -13,8 +13,8 @@ KNOWN = {
     "patient": ("age_days", "weight_kg", "bsa_m2"),
     "dose": ("value", "unit"),
     "bag": ("blinatumomab_mcg", "volume_ml", "preservative"),
-    "infusion": ("rate_ml_h", "duration_h", "vtbi_ml"),
-    "line": ("inline_filter", "dehp_free"),
+    "infusion": ("rate_ml_h", "duration_h", "vtbi_ml", "bolus_ml", "kvo_ml_h"),
+    "line": ("inline_filter", "dehp_free", "flush_ml"),
 }
 
 

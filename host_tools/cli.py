@@ -30,20 +30,23 @@ class _ArgError(Exception):
     pass
 
 
-def make_parser():
+def make_parser(selected=None):
+    """The argument parser; only the selected command's module is imported."""
     parser = _Parser(prog="druglib", description="Blinatumomab drug library tools for the infusion pump.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(_module=module)
-        importlib.import_module(module).configure(p)
+        if name == selected:
+            importlib.import_module(module).configure(p)
     return parser
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     try:
-        parser = make_parser()
+        selected = next((a for a in argv if not a.startswith("-")), None)
+        parser = make_parser(selected)
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
             parser.print_help()
@@ -60,6 +63,9 @@ def main(argv=None):
         return 130
     except BrokenPipeError:
         return 1
+    except Exception as e:  # a bug: still one line, never a traceback to a user
+        print("error: internal error (%s: %s); please report it" % (type(e).__name__, e), file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":
