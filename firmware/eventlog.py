@@ -147,8 +147,8 @@ class EventLog:
         return self.append(logrec.OVERRIDE, {"codes": list(codes),
                                              "reasons": [str(r)[:TEXT_MAX] for r in reasons]})
 
-    def install(self, version, previous):
-        return self.append(logrec.INSTALL, {"version": version, "previous": previous})
+    def install(self, version, previous, status="installed"):
+        return self.append(logrec.INSTALL, {"version": version, "previous": previous, "status": status})
 
     def install_rejected(self, version, code, message=""):
         return self.append(logrec.INSTALL_REJECTED, {"version": version, "code": code,
