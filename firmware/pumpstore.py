@@ -51,6 +51,7 @@ class PumpStore:
         self.counter = 0  # anti-rollback floor
         self.fault = NoLibraryError.code
         self.booted = False
+        self.incoming = 0  # version of the library being received (for the log)
 
     # --- boot (issue 4: pick the newest slot that verifies, repair, self-test) ---
     def boot(self):
@@ -197,10 +198,10 @@ class PumpStore:
         read = source if callable(source) else bytes_reader(source)
         previous = self.version()
         installed = self.active.version if self.active is not None else self.counter
-        version = 0
+        self.incoming = 0
         try:
             slot = self._target_slot()
-            version = self._receive(read, SLOTS[slot], installed)
+            self._receive(read, SLOTS[slot], installed)
             self.st.sync()
             c, length, digest = self._scan(SLOTS[slot])  # verify it THERE, as stored
             result = verify(c, installed)
@@ -212,7 +213,7 @@ class PumpStore:
                                     % (version, self.counter))
         except PumpError as e:
             if self.log is not None:
-                self.log.install_rejected(version, e.code, e.message)
+                self.log.install_rejected(self.incoming, e.code, e.message)
             raise
         if result.status == "same" and self.active is not None:
             if self.log is not None:
@@ -235,9 +236,10 @@ class PumpStore:
 
     def _receive(self, read, name, installed):
         """Stream the container into slot `name` in chunks of at most
-        self.chunk bytes (never the whole library in RAM). Returns its version."""
+        self.chunk bytes (never the whole library in RAM)."""
         head = _read_exact(read, container.HEADER_LEN)
         h = container.parse_header(head)
+        self.incoming = h.library_version
         if h.library_version < installed:  # early: spare the flash a doomed write
             raise RollbackError("library version %d is older than installed version %d"
                                 % (h.library_version, installed))
@@ -255,7 +257,6 @@ class PumpStore:
         self.st.append(name, count + _read_exact(read, count[0] * container.SIG_ENTRY_LEN))
         if read(1):
             raise LibraryFormatError("bytes after the signature block")
-        return h.library_version
 
 
 def _read_exact(read, n):
