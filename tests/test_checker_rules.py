@@ -1,0 +1,239 @@
+"""Each rule of the checker, told as a story: a correct programming, one mistake, the verdict and its code."""
+import copy
+import json
+
+import pytest
+
+from firmware.checkrun import check_one
+from libfixtures import real_library
+
+LIB = None
+
+
+def lib():
+    global LIB
+    if LIB is None:
+        LIB = real_library()
+    return LIB
+
+
+def adult_24h(**changes):
+    """A correct programming: adult, relapsed/refractory cycle 2 day 3, 28 mcg/day, 24 h bag."""
+    req = {"drug": "blinatumomab", "indication": "relapsed-refractory", "cycle": 2, "day": 3,
+           "restart_after_adverse_event": False,
+           "patient": {"age_days": 15000, "weight_kg": 70, "bsa_m2": 1.8},
+           "dose": {"value": 28, "unit": "mcg/day"},
+           "bag": {"blinatumomab_mcg": "31.5", "volume_ml": 270, "preservative": False},
+           "infusion": {"rate_ml_h": 10, "duration_h": 24, "vtbi_ml": 240},
+           "line": {"inline_filter": True, "dehp_free": True}, "overrides": []}
+    for path, value in changes.items():
+        node = req
+        keys = path.split("__")
+        for k in keys[:-1]:
+            node = node[k]
+        if value is DELETE:
+            del node[keys[-1]]
+        else:
+            node[keys[-1]] = value
+    return req
+
+
+DELETE = object()
+
+
+def child_7day(**changes):
+    """A correct programming: child 30 kg, BSA 1.0 m2, MRD cycle 3 day 8, 15 mcg/m2/day, 7-day bag."""
+    req = adult_24h(indication="mrd", cycle=3, day=8, patient={"age_days": 3000, "weight_kg": 30, "bsa_m2": 1.0},
+                    dose={"value": 15, "unit": "mcg/m2/day"},
+                    bag={"blinatumomab_mcg": "114.5833", "volume_ml": 110, "preservative": True},
+                    infusion={"rate_ml_h": "0.6", "duration_h": 168, "vtbi_ml": "100.8"},
+                    line={"inline_filter": False, "dehp_free": True})
+    return _apply(req, changes)
+
+
+def _apply(req, changes):
+    req = copy.deepcopy(req)
+    for path, value in changes.items():
+        node = req
+        keys = path.split("__")
+        for k in keys[:-1]:
+            node = node[k]
+        if value is DELETE:
+            del node[keys[-1]]
+        else:
+            node[keys[-1]] = value
+    return req
+
+
+def verdict(req):
+    r = check_one(lib(), json.dumps(req) if not isinstance(req, str) else req)
+    return r.verdict, [c for c, s, m in r.findings if s != "advisory"], r
+
+
+def test_the_correct_programmings_are_accepted_with_the_no_flush_reminder():
+    for req in (adult_24h(), child_7day()):
+        v, codes, r = verdict(req)
+        assert (v, codes) == ("accept", [])
+        assert "NO_FLUSH" in [c for c, s, m in r.findings]
+
+
+@pytest.mark.parametrize("rate,slip", [(100, "10 times too high"), (1, "10 times too low"), (5, None), (0, None), (-10, None)])
+def test_a_wrong_rate_on_a_24h_bag_is_rejected(rate, slip):
+    v, codes, r = verdict(adult_24h(infusion__rate_ml_h=rate))
+    assert v == "reject" and "RATE_NOT_FIXED" in codes
+    if slip:
+        assert any(slip in m for c, s, m in r.findings)
+
+
+def test_a_48h_bag_run_at_the_24h_rate_is_rejected_for_rate_and_double_dose():
+    req = adult_24h(bag__blinatumomab_mcg=63, infusion={"rate_ml_h": 10, "duration_h": 48, "vtbi_ml": 240})
+    v, codes, _ = verdict(req)
+    assert v == "reject" and "RATE_NOT_FIXED" in codes and "BAG_DOSE_MISMATCH" in codes
+    assert "MAX_DAILY_DOSE_EXCEEDED" in codes
+
+
+def test_the_7_day_rate_decimal_slip_6_ml_h_is_rejected():
+    v, codes, r = verdict(child_7day(infusion__rate_ml_h=6))
+    assert v == "reject" and "RATE_NOT_FIXED" in codes
+
+
+def test_skipping_the_step_up_on_day_1_of_relapsed_refractory_cycle_1_is_rejected():
+    v, codes, _ = verdict(adult_24h(cycle=1, day=1))
+    assert v == "reject" and codes[0] == "STEP_DOSE_REQUIRED"
+    step = adult_24h(cycle=1, day=1, dose__value=9, bag__blinatumomab_mcg="10.125")
+    assert verdict(step)[0] == "accept"
+
+
+def test_a_bag_spanning_the_step_up_day_is_rejected():
+    req = adult_24h(cycle=1, day=7, dose__value=9, bag__blinatumomab_mcg="20.25",
+                    infusion={"rate_ml_h": 5, "duration_h": 48, "vtbi_ml": 240})
+    v, codes, _ = verdict(req)
+    assert v == "reject" and "BAG_SPANS_DOSE_STEP" in codes
+
+
+def test_a_bag_running_into_the_treatment_free_interval_is_rejected():
+    v, codes, _ = verdict(child_7day(day=23))
+    assert v == "reject" and "BAG_INTO_FREE_INTERVAL" in codes
+    assert verdict(child_7day(day=22))[0] == "accept"
+
+
+@pytest.mark.parametrize("cycle,day,code", [(2, 29, "DAY_IN_FREE_INTERVAL"), (2, 43, "DAY_OUT_OF_RANGE"),
+                                            (7, 60, "DAY_IN_FREE_INTERVAL"), (7, 84, "DAY_IN_FREE_INTERVAL"),
+                                            (7, 85, "DAY_OUT_OF_RANGE"), (10, 1, "CYCLE_OUT_OF_RANGE"),
+                                            (0, 1, "CYCLE_OUT_OF_RANGE"), (2, 0, "DAY_OUT_OF_RANGE")])
+def test_cycles_and_days_outside_the_regimen_are_rejected(cycle, day, code):
+    v, codes, _ = verdict(adult_24h(cycle=cycle, day=day))
+    assert v == "reject" and code in codes
+
+
+def test_mrd_has_four_cycles_and_relapsed_refractory_nine():
+    assert verdict(adult_24h(indication="mrd", cycle=5))[1] == ["CYCLE_OUT_OF_RANGE"]
+    assert verdict(adult_24h(cycle=9))[0] == "accept"
+
+
+def test_restart_after_an_adverse_event_needs_the_step_dose_in_every_indication():
+    for ind in ("mrd", "relapsed-refractory"):
+        v, codes, _ = verdict(adult_24h(indication=ind, restart_after_adverse_event=True))
+        assert v == "reject" and "RESTART_STEP_DOSE_REQUIRED" in codes
+        ok = adult_24h(indication=ind, restart_after_adverse_event=True, dose__value=9, bag__blinatumomab_mcg="10.125")
+        assert verdict(ok)[0] == "accept"
+
+
+def test_the_weight_band_decides_the_dose_basis():
+    v, codes, _ = verdict(adult_24h(dose={"value": 15, "unit": "mcg/m2/day"}))
+    assert v == "reject" and "DOSE_UNIT_WRONG_FOR_WEIGHT" in codes
+    v, codes, _ = verdict(child_7day(dose={"value": 28, "unit": "mcg/day"}))
+    assert v == "reject" and "DOSE_UNIT_WRONG_FOR_WEIGHT" in codes
+    # exactly 45 kg is the fixed-dose band
+    assert verdict(adult_24h(patient__weight_kg=45))[0] == "accept"
+    assert "DOSE_UNIT_WRONG_FOR_WEIGHT" in verdict(adult_24h(patient__weight_kg="44.999"))[1]
+
+
+def test_the_bsa_dose_is_capped_at_28_mcg_per_day():
+    # 44 kg with a large BSA of 2.0 m2: 15 x 2.0 = 30 mcg/day, capped to 28
+    capped = adult_24h(patient={"age_days": 6000, "weight_kg": 44, "bsa_m2": 2.0},
+                       dose={"value": 15, "unit": "mcg/m2/day"})
+    assert verdict(capped)[0] == "accept"
+    over = _apply(capped, {"bag__blinatumomab_mcg": "33.75"})  # delivers 30 mcg/day
+    v, codes, _ = verdict(over)
+    assert v == "reject" and "MAX_DAILY_DOSE_EXCEEDED" in codes
+
+
+def test_a_bag_a_little_off_asks_for_confirmation_and_an_override_accepts_it():
+    off = adult_24h(bag__blinatumomab_mcg="29.5")  # 26.2 mcg/day: 6.3% under
+    v, codes, _ = verdict(off)
+    assert (v, codes) == ("confirm", ["BAG_DOSE_DEVIATION"])
+    assert verdict(_apply(off, {"overrides": ["BAG_DOSE_DEVIATION"]}))[0] == "accept"
+    far = adult_24h(bag__blinatumomab_mcg="27")  # 24 mcg/day: 14% under
+    assert verdict(far)[1] == ["BAG_DOSE_MISMATCH"]
+    assert verdict(_apply(far, {"overrides": ["BAG_DOSE_MISMATCH"]}))[0] == "reject"
+
+
+def test_preparation_and_line_rules():
+    assert verdict(child_7day(bag__preservative=False))[1] == ["PRESERVATIVE_REQUIRED"]
+    assert verdict(adult_24h(bag__preservative=True))[1] == ["PRESERVATIVE_NOT_ALLOWED"]
+    assert verdict(adult_24h(line__inline_filter=False))[1] == ["FILTER_REQUIRED"]
+    assert verdict(child_7day(line__inline_filter=True))[1] == ["FILTER_FORBIDDEN"]
+    assert verdict(adult_24h(line__dehp_free=False))[1] == ["DEHP_SET"]
+    assert verdict(adult_24h(line__flush_ml=10))[1] == ["FLUSH_NOT_ALLOWED"]
+    assert verdict(adult_24h(infusion__kvo_ml_h="0.5"))[1] == ["FLUSH_NOT_ALLOWED"]
+    assert verdict(adult_24h(infusion__vtbi_ml=480))[1] == ["VTBI_MISMATCH", "VTBI_EXCEEDS_BAG"]
+    assert verdict(adult_24h(infusion__duration_h=72))[1] == ["DURATION_NOT_ALLOWED"]
+
+
+def test_a_preservative_bag_for_a_light_child_is_a_soft_stop():
+    light = child_7day(patient={"age_days": 2000, "weight_kg": 18, "bsa_m2": "0.74"}, bag__blinatumomab_mcg="84.7917")
+    v, codes, r = verdict(light)
+    assert (v, codes) == ("confirm", ["PRESERVATIVE_LOW_WEIGHT"])
+    assert "PRESERVATIVE_MONITORING" in [c for c, s, m in r.findings]
+
+
+def test_age_limits():
+    assert verdict(adult_24h(patient__age_days=27))[1] == ["AGE_BELOW_MINIMUM"]
+    assert verdict(adult_24h(patient__age_days=29))[1] == ["AGE_UNDER_ONE_MONTH"]
+    assert verdict(adult_24h(patient__age_days=31))[0] == "accept"
+
+
+@pytest.mark.parametrize("change,code", [
+    ({"patient__weight_kg": DELETE}, "FIELD_MISSING"),
+    ({"patient__weight_kg": -70}, "PATIENT_VALUE_IMPLAUSIBLE"),
+    ({"patient__weight_kg": "seventy"}, "FIELD_INVALID"),
+    ({"patient__weight_kg": True}, "FIELD_INVALID"),
+    ({"cycle": "1.5"}, "FIELD_INVALID"),
+    ({"restart_after_adverse_event": "no"}, "FIELD_INVALID"),
+    ({"restart_after_adverse_event": DELETE}, "FIELD_MISSING"),
+    ({"dose__unit": "mg/day"}, "DOSE_UNIT_UNKNOWN"),
+    ({"drug": "blinatumumab"}, "UNKNOWN_DRUG"),
+    ({"indication": "all"}, "UNKNOWN_INDICATION"),
+    ({"patient": [1, 2]}, "FIELD_INVALID"),
+    ({"overrides": "BAG_DOSE_DEVIATION"}, "FIELD_INVALID"),
+    ({"bag__volume_ml": 0}, "BAG_VOLUME_INVALID"),
+])
+def test_missing_and_malformed_fields_are_rejected_with_their_code(change, code):
+    v, codes, _ = verdict(adult_24h(**change))
+    assert v == "reject" and code in codes
+
+
+def test_a_child_without_bsa_is_rejected():
+    assert "BSA_REQUIRED" in verdict(child_7day(patient__bsa_m2=DELETE))[1]
+
+
+@pytest.mark.parametrize("text", ["", "{", "[]", "null", "42", '"x"', '{"drug": "blinatumomab", "drug": "x"}',
+                                  '{"a": 01}', "\x00", '{"a": 1e99999}'])
+def test_unreadable_requests_are_rejected_not_crashed(text):
+    r = check_one(lib(), text)
+    assert r.verdict == "reject" and r.findings[0][0] in ("REQ_MALFORMED", "FIELD_MISSING")
+
+
+def test_unknown_fields_are_reported_and_ignored():
+    v, codes, r = verdict(adult_24h(note="bed 4"))
+    assert v == "accept" and ("FIELD_IGNORED", "advisory") in [(c, s) for c, s, m in r.findings]
+
+
+def test_advisories_for_hospitalization_and_premedication():
+    step = adult_24h(cycle=1, day=1, dose__value=9, bag__blinatumomab_mcg="10.125")
+    found = [c for c, s, m in verdict(step)[2].findings]
+    assert {"HOSPITALIZATION", "PREMEDICATION", "NO_FLUSH"} <= set(found)
+    later = adult_24h(cycle=4, day=1)
+    found = [c for c, s, m in verdict(later)[2].findings]
+    assert "SUPERVISION" in found and "HOSPITALIZATION" not in found
