@@ -1,0 +1,104 @@
+"""`make demo`: build the blinatumomab library, then check realistic programmings
+(some right, some with the classic mistakes) and print a table a nurse or
+pharmacist can read. Later steps (signing, pump) join when their tools exist."""
+import json
+import os
+import sys
+import textwrap
+
+from firmware.checkrun import check_one
+from firmware.library import decode
+from host_tools.build import build_library
+from host_tools.errors import DruglibError
+from host_tools.libfile import write_atomic
+
+BASE = {"drug": "blinatumomab", "indication": "relapsed-refractory", "cycle": 2, "day": 3,
+        "restart_after_adverse_event": False,
+        "patient": {"age_days": 15000, "weight_kg": 72, "bsa_m2": 1.85},
+        "dose": {"value": 28, "unit": "mcg/day"},
+        "bag": {"blinatumomab_mcg": 31.5, "volume_ml": 270, "preservative": False},
+        "infusion": {"rate_ml_h": 10, "duration_h": 24, "vtbi_ml": 240},
+        "line": {"inline_filter": True, "dehp_free": True}, "overrides": []}
+
+
+def _req(**changes):
+    req = json.loads(json.dumps(BASE))
+    for path, value in changes.items():
+        node = req
+        keys = path.split("__")
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+    return req
+
+
+CHILD_7D = dict(indication="mrd", cycle=1, day=8, patient={"age_days": 2900, "weight_kg": 24, "bsa_m2": 0.9},
+                dose={"value": 15, "unit": "mcg/m2/day"},
+                bag={"blinatumomab_mcg": 103.125, "volume_ml": 110, "preservative": True},
+                infusion={"rate_ml_h": 0.6, "duration_h": 168, "vtbi_ml": 100.8},
+                line={"inline_filter": False, "dehp_free": True})
+
+SCENARIOS = [
+    ("Adult, R/R cycle 2 day 3, 28 mcg/day, 24 h bag at 10 mL/h", _req()),
+    ("Adult, R/R cycle 1 day 1, 9 mcg/day step dose, 7-day bag", _req(
+        cycle=1, day=1, dose__value=9, bag={"blinatumomab_mcg": 68.75, "volume_ml": 110, "preservative": True},
+        infusion={"rate_ml_h": 0.6, "duration_h": 168, "vtbi_ml": 100.8}, line__inline_filter=False)),
+    ("Child 24 kg, MRD cycle 1 day 8, 15 mcg/m2/day, 7-day bag", _req(**CHILD_7D)),
+    ("Same child: 7-day bag keyed at 6 mL/h (10x rate slip)", _req(**dict(CHILD_7D, infusion={
+        "rate_ml_h": 6, "duration_h": 168, "vtbi_ml": 100.8}))),
+    ("Adult, R/R cycle 1 day 1 started at 28 mcg/day (step-up skipped)", _req(cycle=1, day=1)),
+    ("48 h bag (63 mcg) run at the 24 h rate of 10 mL/h", _req(
+        bag__blinatumomab_mcg=63, infusion={"rate_ml_h": 10, "duration_h": 48, "vtbi_ml": 240})),
+    ("Bag change programmed with a 10 mL line flush", _req(line__flush_ml=10)),
+    ("24 h bag on a set without the 0.2 micron in-line filter", _req(line__inline_filter=False)),
+    ("Bag made with 29.5 mcg instead of 31.5 mcg (6% low)", _req(bag__blinatumomab_mcg=29.5)),
+    ("Restart after CRS (restart flag set) at 28 mcg/day", _req(restart_after_adverse_event=True)),
+]
+
+
+def _wrap(text, width):
+    return textwrap.wrap(text, width) or [""]
+
+
+def table(rows, widths):
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out = [sep]
+    for i, row in enumerate(rows):
+        cells = [_wrap(str(c), w) for c, w in zip(row, widths)]
+        for n in range(max(len(c) for c in cells)):
+            out.append("| " + " | ".join((c[n] if n < len(c) else "").ljust(w) for c, w in zip(cells, widths)) + " |")
+        if i == 0:
+            out.append(sep.replace("-", "="))
+    out.append(sep)
+    return "\n".join(out)
+
+
+def main():
+    try:
+        os.makedirs("out", exist_ok=True)
+        blob = build_library()
+        write_atomic(os.path.join("out", "blinatumomab-demo.lib"), blob)
+        _, lib = decode(blob)
+        print("1. Built the drug library from druglib/*.toml: out/blinatumomab-demo.lib (%d bytes, version %d)"
+              % (len(blob), lib["library_version"]))
+        print("   rules sha256 %s" % lib["rules_sha256"].hex())
+        print()
+        print("2. Programmings checked by the pump's own checker (firmware/checker.py):")
+        rows = [("#", "Programming", "Verdict", "Why (what the nurse sees)")]
+        for i, (title, req) in enumerate(SCENARIOS, 1):
+            r = check_one(lib, json.dumps(req))
+            blocking = [m for c, s, m in r.findings if s != "advisory"]
+            advice = [c for c, s, m in r.findings if s == "advisory"]
+            why = " / ".join(blocking) if blocking else "OK. Advice: " + ", ".join(advice)
+            rows.append((str(i), title, r.verdict.upper(), why))
+        print(table(rows, (2, 34, 7, 64)))
+        print()
+        print("Try it yourself: .venv/bin/druglib check --library out/blinatumomab-demo.lib REQUESTS.jsonl")
+    except DruglibError as e:
+        print("demo failed: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
