@@ -46,8 +46,8 @@ _MODEL = {
                  {"cycle_from": 1, "cycle_to": 1, "day_from": 1, "day_to": 3},
                  {"cycle_from": 2, "cycle_to": 2, "day_from": 1, "day_to": 2}],
              "premedication": [
-                 {"cycle_from": 1, "cycle_to": 1, "day": 1, "population": "pediatric"},
-                 {"cycle_from": 1, "cycle_to": 4, "day": 1, "population": "adult"}]},
+                 {"cycle_from": 1, "cycle_to": 4, "day": 1, "population": "adult"},
+                 {"cycle_from": 1, "cycle_to": 1, "day": 1, "population": "pediatric"}]},
             {"name": "relapsed-refractory", "max_cycles": 9,
              "phases": [
                  {"name": "induction", "cycle_from": 1, "cycle_to": 2, "infusion_days": 28, "free_days": 14},
@@ -61,9 +61,10 @@ _MODEL = {
                  {"cycle_from": 1, "cycle_to": 1, "day_from": 1, "day_to": 9},
                  {"cycle_from": 2, "cycle_to": 2, "day_from": 1, "day_to": 2}],
              "premedication": [
+                 {"cycle_from": 1, "cycle_to": 9, "day": 1, "population": "adult"},
                  {"cycle_from": 1, "cycle_to": 1, "day": 1, "population": "pediatric"},
-                 {"cycle_from": 1, "cycle_to": 1, "day": 8, "population": "all"},
-                 {"cycle_from": 1, "cycle_to": 9, "day": 1, "population": "adult"}]},
+                 {"cycle_from": 1, "cycle_to": 1, "day": 8, "population": "adult"},
+                 {"cycle_from": 1, "cycle_to": 1, "day": 8, "population": "pediatric"}]},
         ],
     },
 }
