@@ -6,7 +6,7 @@
 # quantities are exact decimals (mantissa, exp10); library limits are integers
 # with the unit in the name; comparisons cross-multiply.
 from firmware import codes
-from firmware.decimal_text import cmp_scaled, fixed_text, to_text
+from firmware.decimal_text import cmp_scaled, fixed_text, milli_text, to_text
 from firmware.library import phase_of
 from firmware.request import Reader
 
@@ -196,7 +196,9 @@ def _regimen(p, drug, f):
 
 
 def _admin_text(a):
-    return "%d h" % a["duration_h"] if a["duration_h"] < 168 or a["duration_h"] % 24 else "%d days" % (a["duration_h"] // 24)
+    if a["duration_h"] < 168 or a["duration_h"] % 24:
+        return "%d h" % a["duration_h"]
+    return "%d-day" % (a["duration_h"] // 24)
 
 
 def _administration(p, drug, f):
@@ -212,7 +214,7 @@ def _administration(p, drug, f):
         if rate[0] <= 0:
             f.add("RATE_NOT_FIXED", "rate %s mL/h: it must be more than 0" % to_text(rate))
         elif a is not None and cmp_scaled(rate, 1000, a["rate_ul_h"]) != 0:
-            fixed = to_text((a["rate_ul_h"], 3))
+            fixed = milli_text(a["rate_ul_h"])
             slip = ""
             if cmp_scaled(rate, 100, a["rate_ul_h"]) == 0:
                 slip = "; 10 times too high: a decimal-point slip?"
@@ -227,7 +229,7 @@ def _administration(p, drug, f):
             diff = -diff
         if diff > lim["vtbi_tolerance_ul"] * 10 ** e:
             f.add("VTBI_MISMATCH", "%s mL entered; a %s bag infuses %s mL"
-                  % (to_text(p.vtbi_ml), _admin_text(a), to_text((a["vtbi_ul"], 3))))
+                  % (to_text(p.vtbi_ml), _admin_text(a), milli_text(a["vtbi_ul"])))
     if p.vtbi_ml is not None and p.vtbi_ml[0] <= 0 and not f.has("VTBI_MISMATCH"):
         f.add("VTBI_MISMATCH", "%s mL entered" % to_text(p.vtbi_ml))
     for q, what in ((p.bag_mcg, "drug amount %s mcg"), (p.bag_ml, "bag volume %s mL")):
@@ -246,7 +248,7 @@ def _administration(p, drug, f):
     if p.preservative and p.weight_kg is not None:
         if cmp_scaled(p.weight_kg, 1000, lim["preservative_min_weight_g"]) < 0:
             f.add("PRESERVATIVE_LOW_WEIGHT", "weight %s kg, below %s kg"
-                  % (to_text(p.weight_kg), to_text((lim["preservative_min_weight_g"], 3))))
+                  % (to_text(p.weight_kg), milli_text(lim["preservative_min_weight_g"])))
     if a is not None and p.filter is not None:
         if a["filter"] == "required" and not p.filter:
             f.add("FILTER_REQUIRED")
@@ -303,7 +305,7 @@ def _dose(p, drug, f):
         if cmp_scaled(v, 1000, drug["doses"][name][key]) == 0:
             matched = name
     if level is not None and unit_ok and matched != level:
-        want = to_text((drug["doses"][level][key], 3)) + " " + unit
+        want = milli_text(drug["doses"][level][key]) + " " + unit
         detail = "%s %s ordered; the regimen gives %s" % (to_text(v), unit, want)
         if level == "step" and p.restart:
             f.add("RESTART_STEP_DOSE_REQUIRED", detail)
@@ -334,7 +336,7 @@ def _dose(p, drug, f):
     delivered = "%s mcg/day" % fixed_text(d_num, d_den * 1000, 2)
     if d_num * 1000000 > lim["max_daily_ng"] * (1000000 + lim["max_daily_allowance_ppm"]) * d_den:
         f.add("MAX_DAILY_DOSE_EXCEEDED", "this bag delivers %s; the maximum is %s mcg/day"
-              % (delivered, to_text((lim["max_daily_ng"], 3))))
+              % (delivered, milli_text(lim["max_daily_ng"])))
     if ordered is None:
         return
     o_num, o_den = ordered

@@ -128,3 +128,11 @@ def fixed_text(num, den, places):
         sign, num = "-", -num
     scaled = (num * 10 ** places * 2 + den) // (2 * den)
     return sign + to_text((scaled, places)) if places else sign + str(scaled)
+
+
+def milli_text(n):
+    """An integer in thousandths as short text: 600 -> '0.6', 28000 -> '28'."""
+    t = to_text((n, 3))
+    if "." in t:
+        t = t.rstrip("0").rstrip(".")
+    return t
