@@ -65,20 +65,23 @@ def _kid(key_id):
 def check_signatures(c, trust):
     """Step 3: every signature valid and trusted, both roles by two keys; returns signers."""
     sigs = c.signatures
+    # Each check runs over all signatures before the next one starts.
     keys = []
-    seen = []
     for s in sigs:
         k = trust.lookup(s.key_id)
         if k is None:
             raise UnknownKeyError("signature by key %s, which the trust store does not list" % _kid(s.key_id))
+        keys.append(k)
+    for s, k in zip(sigs, keys):
         if k.role != s.role:
             raise KeyRoleError("key %s signed as %s but is trusted only as %s"
                                % (_kid(s.key_id), role_name(s.role), role_name(k.role)))
+    seen = []
+    for s in sigs:
         if s.key_id in seen:
             raise DuplicateSignerError("key %s signed more than once; a release needs two different people"
                                        % _kid(s.key_id))
         seen.append(s.key_id)
-        keys.append(k)
     parts = []
     fmt = c.header.raw[4]
     for s, k in zip(sigs, keys):
