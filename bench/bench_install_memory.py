@@ -1,0 +1,64 @@
+"""Peak heap growth of a library install on the MicroPython unix port,
+4 KiB vs 256 KiB library (issue 4: install reads and verifies in bounded
+chunks, so the growth must stay flat).
+
+    .venv/bin/python bench/bench_install_memory.py [--json]
+
+Each size runs in its own `micropython` process (bench/install_memory_mpy.py)
+with the live heap sampled at every storage operation; a third run installs
+the 256 KiB library in a 96 KiB heap (which must also hold the compiled firmware modules), which only works if the library is
+never held in RAM.
+"""
+import json
+import os
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from mpyrun import micropython_exe  # noqa: E402
+
+SCRIPT = os.path.join(ROOT, "bench", "install_memory_mpy.py")
+SIZES = (4 * 1024, 256 * 1024)
+SMALL_HEAP = "96K"
+
+
+def run(body_len, heapsize="8M"):
+    import subprocess
+
+    env = dict(os.environ)
+    env["MICROPYPATH"] = ".frozen:" + ROOT + ":" + os.path.join(ROOT, "tests", "mpy")
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run([micropython_exe(), "-X", "heapsize=" + heapsize, SCRIPT, str(body_len),
+                               os.path.join(tmp, "pump")], capture_output=True, text=True, env=env,
+                              timeout=300, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError("micropython failed:\n" + proc.stdout + proc.stderr)
+    n, growth, samples = (int(x) for x in proc.stdout.split()[-3:])
+    return {"body_len": n, "peak_growth_bytes": growth, "samples": samples, "heapsize": heapsize}
+
+
+def measure():
+    rows = [run(n) for n in SIZES]
+    rows.append(run(SIZES[-1], SMALL_HEAP))
+    return rows
+
+
+def main(argv):
+    rows = measure()
+    small, large = rows[0], rows[1]
+    ratio = large["peak_growth_bytes"] / max(1, small["peak_growth_bytes"])
+    if "--json" in argv:
+        print(json.dumps({"rows": rows, "ratio_256k_to_4k": round(ratio, 3)}))
+        return 0
+    print("install peak heap growth on the MicroPython unix port (live heap, sampled at every storage op)")
+    print("%12s %10s %14s %9s" % ("library body", "heap", "peak growth", "samples"))
+    for r in rows:
+        print("%10d B %10s %12d B %9d" % (r["body_len"], r["heapsize"], r["peak_growth_bytes"], r["samples"]))
+    print("ratio 256 KiB / 4 KiB peak growth: %.2f (library is %dx larger)" % (ratio, SIZES[1] // SIZES[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
