@@ -60,18 +60,17 @@ class KeyLines:
     def line(self, path):
         """Line of `path`; for a key that is absent, the line of its table."""
         path = tuple(path)
-        if path in self.lines:
-            return self.lines[path]
-        # an implicit table (e.g. [parameter] made by [parameter.x]): its first key
-        n = len(path)
-        inside = [ln for p, ln in self.lines.items() if p[:n] == path]
-        if inside:
-            return min(inside)
-        while path:
-            path = path[:-1]
+        while True:
             if path in self.lines:
                 return self.lines[path]
-        return 1
+            # an implicit table (e.g. [parameter], made by [parameter.x]): its first key
+            n = len(path)
+            inside = [ln for p, ln in self.lines.items() if p[:n] == path]
+            if inside:
+                return min(inside)
+            if not path:
+                return 1
+            path = path[:-1]
 
     # -- scanner ----------------------------------------------------------
     def _scan(self):
