@@ -30,8 +30,8 @@ def _ranges(items, lo, hi, what, node, fx, code_prefix):
                    % (what, a, b, what, expect - 1))
             ok = False
         elif a > expect:
-            fx.add(n, code_prefix + "-gap", "%s %d-%d leaves a gap: %s %d-%d are not covered"
-                   % (what, a, b, what, expect, a - 1))
+            fx.add(n, code_prefix + "-gap", "%s %d-%d leaves a gap: %s not covered"
+                   % (what, a, b, _span(what, expect, a - 1)))
             ok = False
         expect = max(expect, b + 1)
     if expect - 1 != hi and items:
@@ -47,12 +47,16 @@ def _ranges(items, lo, hi, what, node, fx, code_prefix):
     return ok
 
 
+def _span(what, a, b):
+    return "%s %d is" % (what, a) if a == b else "%ss %d-%d are" % (what, a, b)
+
+
 def entry_findings(band, dose, cap, params):
     """Findings (code, message) on one dose entry taken alone."""
     out = []
     if band == "fixed" and dose.unit != "mcg/day":
-        out.append(("fixed-band-bsa-unit", "the weight %s band is a FIXED dose (mcg/day) but the dose is %r"
-                    % (">= 45 kg", dose.text)))
+        out.append(("fixed-band-bsa-unit", "the weight %s or more band is a FIXED dose (mcg/day) but the dose is %r"
+                    % (params["weight_band"]["value"].text, dose.text)))
     if band == "bsa" and dose.unit != "mcg/m2/day":
         out.append(("bsa-band-fixed-unit", "the BSA band is dosed in mcg/m2/day but the dose is %r" % dose.text))
     if band == "fixed" and cap is not None:
