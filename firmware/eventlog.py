@@ -49,7 +49,8 @@ class EventLog:
         index, off, msg, is_tail = w.error
         size = w.size
         fields = {"at": off, "dropped_bytes": size - off, "record": index,
-                  "code": "LOG_TORN" if is_tail else LogCorruptError.code, "why": msg[:TEXT_MAX]}
+                  "cause": "torn-tail" if is_tail else "corrupt",
+                  "code": "" if is_tail else LogCorruptError.code, "why": msg[:TEXT_MAX]}
         if not is_tail:  # not a power cut: keep the evidence before cutting it
             self._copy(BAD, 0, size, None)
         rec = logrec.encode(logrec.LOG_REPAIR, self.seq + 1, self.chain, logrec.encode_fields(fields))

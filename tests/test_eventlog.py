@@ -159,7 +159,7 @@ def test_torn_last_record_is_dropped_at_boot_and_earlier_records_kept(keep):
     st2 = FaultStorage(st.medium)  # reboot
     log2 = EventLog(st2)
     repair = log2.recover()
-    assert repair["code"] == "LOG_TORN"
+    assert repair["cause"] == "torn-tail"
     data = log2.read_all()
     assert data.startswith(before)
     n, _seq, _c = log2.verify()

@@ -48,7 +48,7 @@ try:
 except PowerCut:
     pass
 log2 = EventLog(FaultStorage(st.medium))
-assert log2.recover()["code"] == "LOG_TORN"
+assert log2.recover()["cause"] == "torn-tail"
 assert log2.read_all().startswith(data)
 assert log2.verify()[0] == 7
 
