@@ -15,12 +15,11 @@ Steps: read (rules_toml) -> validate (rules_schema) -> lint (rules_lint) -> mode
 """
 import hashlib
 import os
-import re
 import struct
 
 from host_tools.errors import LintError, RulesError
 from host_tools.rules_lint import lint
-from host_tools.rules_schema import DRUG_FILE, MANIFEST, PARAMETERS, validate
+from host_tools.rules_schema import _CITE_DOC, DRUG_FILE, MANIFEST, PARAMETERS, validate
 from host_tools.rules_toml import read_toml
 
 MANIFEST_NAME = "library.toml"
@@ -177,14 +176,11 @@ def check_sources(root_dir="druglib", repo_root=None):
         return problems
 
     def quoted(node, text):
-        cites = node["cite"]
         nums = []
-        for c in cites:
-            if c.startswith("label-facts.md") or " > " not in c and "line" not in c:
-                continue
-            m = re.search(r"lines? ([\d, -]+)$", c)
-            if m and not c.startswith(("issue ", "pharmacy decision")):
-                for part in m.group(1).split(", "):
+        for c in node["cite"]:
+            m = _CITE_DOC.fullmatch(c)
+            if m and not m.group("doc"):  # a monograph citation
+                for part in m.group("lines").split(", "):
                     a, _, b = part.partition("-")
                     nums.extend(range(int(a), int(b or a) + 1))
         if not any(0 < n <= len(mono) and text in mono[n - 1] for n in nums):
