@@ -199,8 +199,8 @@ class PumpStore:
         previous = self.version()
         installed = self.active.version if self.active is not None else self.counter
         self.incoming = 0
+        slot = self._target_slot()
         try:
-            slot = self._target_slot()
             self._receive(read, SLOTS[slot], installed)
             self.st.sync()
             c, length, digest = self._scan(SLOTS[slot])  # verify it THERE, as stored
@@ -212,10 +212,12 @@ class PumpStore:
                 raise RollbackError("library version %d is below the anti-rollback counter %d"
                                     % (version, self.counter))
         except PumpError as e:
+            self._discard(slot)
             if self.log is not None:
                 self.log.install_rejected(self.incoming, e.code, e.message)
             raise
         if result.status == "same" and self.active is not None:
+            self._discard(slot)
             if self.log is not None:
                 self.log.install(version, previous, "same")
             return {"status": "same", "version": version, "previous": previous}
@@ -233,6 +235,15 @@ class PumpStore:
         if self.log is not None:
             self.log.install(version, previous, "installed")
         return {"status": "installed", "version": version, "previous": previous}
+
+    def _discard(self, slot):
+        """Drop an uncommitted copy from the inactive slot so no unverified
+        header can later raise the counter floor (_slot_floor)."""
+        try:
+            if self.st.exists(SLOTS[slot]):
+                self.st.remove(SLOTS[slot])
+        except PumpError:
+            pass
 
     def _receive(self, read, name, installed):
         """Stream the container into slot `name` in chunks of at most

@@ -94,6 +94,7 @@ def test_rejected_installs_leave_library_counter_and_log_chain_intact(attack, er
     with pytest.raises(error) as ei:
         ps.install(lib, verify)
     assert state(ps) == before
+    assert not st.exists(SLOTS[1 - ps.active.slot])  # no uncommitted copy left behind
     _seq, kind, fields = last(ps)
     assert kind == "install-rejected" and fields["code"] == ei.value.code
     ps.log.verify()
@@ -161,6 +162,8 @@ def test_a_corrupted_commit_record_fails_safe_and_keeps_a_counter_floor():
     st, ps = pump()
     ps.install(libsample.make_library(3))
     ps.install(libsample.make_library(4))
+    with pytest.raises(SignatureError):  # a rejected v99 must not raise the floor later
+        ps.install(libsample.make_library(99), lambda c, v: (_ for _ in ()).throw(SignatureError("forged")))
     st.medium.files[COMMIT][9] ^= 1
     _st, ps2 = pump(FaultStorage(st.medium))
     assert ps2.active is None and ps2.fault == "STORAGE_IO"
