@@ -199,9 +199,8 @@ class Cite(Spec):
 
 
 class Table(Spec):
-    def __init__(self, fields, needs_cite=None):
+    def __init__(self, fields):
         self.fields = fields
-        self.needs_cite = "cite" in fields if needs_cite is None else needs_cite
 
     def check(self, v, ctx, path):
         if not isinstance(v, dict):
@@ -244,7 +243,7 @@ class Named(Spec):
         self.tables = tables
 
     def check(self, v, ctx, path):
-        return Table(self.tables, needs_cite=False).check(v, ctx, path)
+        return Table(self.tables).check(v, ctx, path)
 
 
 def _show(v):
@@ -288,7 +287,7 @@ DOSE = Table({
     "dose": Qty("dose_ng_day"),
     "max": Opt(Qty("fixed_ng_day")),
     "resolution": Opt(RESOLUTION),
-}, needs_cite=False)
+})
 
 REGIMEN = Table({
     "section": Enum("adult", "pediatric"),
@@ -333,7 +332,7 @@ DRUG_FILE = Table({
                                 "volume_infused": Qty("volume_ul"), "note": NOTE, "cite": CITE})),
         "preservative_rule": Tables(OPTION_RULE),
         "filter_rule": Tables(OPTION_RULE),
-    }, needs_cite=False),
+    }),
     "restart": Table({"level": Enum(*LEVELS), "fixed_dose": Qty("fixed_ng_day"),
                       "bsa_dose": Qty("bsa_ng_m2_day"), "bsa_max": Qty("fixed_ng_day"),
                       "indications": StrList(), "enforcement": Enum("hard"), "note": NOTE, "cite": CITE}),
@@ -347,7 +346,7 @@ DRUG_FILE = Table({
                              "bag_preservative": Opt(Bool()), "enforcement": ENF, "note": NOTE, "cite": CITE})),
     "reference": Tables(Table({"topic": Str(), "enforcement": ENF, "rule": Str(), "note": NOTE, "cite": CITE})),
     "out_of_scope": Tables(Table({"item": Str(), "reason": Str(), "cite": CITE})),
-}, needs_cite=False)
+})
 
 
 class Date(Str):
@@ -370,7 +369,7 @@ MANIFEST = Table({
                      "last_updated_as_written": Str(), "file": Str(), "line_count": Int(1, 10 ** 6),
                      "sha256": SHA256, "cite": CITE}),
     "supplement": Table({"title": Str(), "file": Str(), "line_count": Int(1, 10 ** 6), "sha256": SHA256}),
-}, needs_cite=False)
+})
 
 
 def validate(data, file, lines, schema, line_counts):
