@@ -46,7 +46,7 @@ def run(args):
     sk, header_role = keys.load_private_key(args.key, passphrase, ask=keys.prompt_passphrase)
     role = _role(sk, header_role, trust)
     blob = read_bytes(args.library, "library")
-    signed = signing.sign_blob(blob, sk, role, trust)
+    signed = signing.sign_blob(blob, sk, role, trust, name=args.library)
     out = args.out or args.library
     write_atomic(out, signed)
     kid = keys.key_id_hex(keys.public_raw(sk))

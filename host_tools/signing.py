@@ -17,12 +17,12 @@ from host_tools.keys import public_raw
 ALG_NAMES = {ct.ALG_ED25519: "ed25519"}
 
 
-def frame(blob, what="library"):
+def frame(blob, name="the library"):
     """container.parse with the device's errors turned into a one-line LibraryError."""
     try:
         return ct.parse(blob)
     except PumpError as e:
-        raise LibraryError("%s is not a usable library: %s: %s" % (what, e.code, e.message)) from None
+        raise LibraryError("%s is not a usable library: %s: %s" % (name, e.code, e.message)) from None
 
 
 def _check_existing(c, trust):
@@ -41,7 +41,7 @@ def _check_existing(c, trust):
                                "it was signed, or the signature is corrupt" % (role_name(s.role), s.key_id.hex()))
 
 
-def sign_blob(blob, private_key, role, trust=None):
+def sign_blob(blob, private_key, role, trust=None, name="the library"):
     """Library bytes with one more signature, by `private_key` as `role` ("author" | "approver").
 
     Refuses (SigningError): a second signature by the same key, a second
@@ -55,7 +55,7 @@ def sign_blob(blob, private_key, role, trust=None):
     if role not in ROLES:
         raise SigningError("unknown role %r (author or approver)" % role)
     role_num = ROLES[role]
-    c = frame(blob)
+    c = frame(blob, name)
     pub = public_raw(private_key)
     kid = key_id_of(pub)
     if trust is not None:
