@@ -6,7 +6,10 @@
 #
 # Model: a Medium is the persistent memory, a dict name -> bytearray. It is
 # write-through: each completed write/append/rename/remove is durable at once,
-# rename is atomic, exactly the contract of firmware/storage.py. FaultStorage
+# rename is atomic, exactly the contract of firmware/storage.py. (That is also
+# what FileStorage gets from littlefs, which commits a file's data when it is
+# closed, and FileStorage closes after every write; a write-back cache that
+# loses unsynced data is therefore not modelled.) FaultStorage
 # is one power-on session over a Medium. It numbers every mutating operation
 # (write, append, rename, remove, sync: reads change nothing and are not cut
 # points) and can cut power at operation k:
