@@ -119,7 +119,6 @@ def _pattern(row):
 def _lint_indications(doc, params, fx):
     level_amounts = {}  # (level, band) -> {amount tuple: first node}
     seen_ids = set()
-    ids = [ind["id"] for ind in doc["indication"]]
     for ind in doc["indication"]:
         if ind["id"] in seen_ids:
             fx.add(ind, "duplicate-indication", "indication %r is given twice" % ind["id"])

@@ -141,6 +141,10 @@ VARIANTS = [
     ("escalation period", [('escalate_after = "7 days"', 'escalate_after = "8 days"', 1)], "dose-modification-mismatch"),
     ("range-empty", [('value = "350 kg"', 'value = "0.4 kg"', 1)], "range-empty"),
     ("outside-plausible", [('value = "22 kg"', 'value = "400 kg"', 1)], "outside-plausible"),
+    ("infusion-start", [("infusion_day_range = [1, 28]", "infusion_day_range = [2, 28]", 1)], "infusion-start"),
+    ("preservative-missing", [('options = ["7d"]\nrule = "required"', 'options = ["24h"]\nrule = "forbidden"', 1)],
+     "preservative-missing"),
+    ("storage-missing", [("bag_preservative = true", "bag_preservative = false", None)], "storage-missing"),
     ("duplicate-indication", [('id = "relapsed-refractory"', 'id = "mrd"', 1)], "duplicate-indication"),
 ]
 
