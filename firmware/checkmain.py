@@ -6,7 +6,9 @@
 # device code and exit status 3.
 import sys
 
-from firmware.checkrun import check_text
+import gc
+
+from firmware.checkrun import iter_results
 from firmware.errors import PumpError
 from firmware.library import decode
 
@@ -34,8 +36,12 @@ def main(argv):
     if data is None:
         sys.stderr.write("requests are not UTF-8 text\n")
         return 4
-    for line in check_text(lib, data):
+    n = 0
+    for line in iter_results(lib, data):
         sys.stdout.write(line + "\n")
+        n += 1
+        if n % 32 == 0:
+            gc.collect()
     return 0
 
 

@@ -37,9 +37,14 @@ def result_json(result):
     ]))
 
 
+def iter_results(lib, text):
+    """All requests in `text` -> one JSON result line each, in order, one at a time."""
+    for t in split_requests(text):
+        yield result_json(check_one(lib, t))
+
+
 def check_text(lib, text):
-    """All requests in `text` -> one JSON result line each, in order."""
-    return [result_json(check_one(lib, t)) for t in split_requests(text)]
+    return list(iter_results(lib, text))
 
 
 def no_library_result():
@@ -48,4 +53,4 @@ def no_library_result():
     return _verdict(f, [])
 
 
-__all__ = ["Result", "check_text", "check_one", "result_json", "split_requests", "no_library_result"]
+__all__ = ["Result", "check_text", "iter_results", "check_one", "result_json", "split_requests", "no_library_result"]

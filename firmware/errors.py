@@ -6,6 +6,7 @@
 
 
 class PumpError(Exception):
+    """Base of every device error."""
     code = "PUMP_ERROR"
 
     def __init__(self, message=""):
@@ -24,6 +25,7 @@ class LibraryFormatError(PumpError):
 
 # --- release verification (docs/signing.md) ---
 class TrustStoreError(PumpError):
+    """The trust store file is malformed (bad key, role, length or duplicate)."""
     code = "TRUST_MALFORMED"
 
 
@@ -33,43 +35,53 @@ class DigestError(LibraryFormatError):
 
 
 class SignatureError(PumpError):
+    """A signature does not verify, or names an unknown algorithm."""
     code = "SIG_INVALID"
 
 
 class UnknownKeyError(PumpError):
+    """A signature's key id is not in the trust store."""
     code = "SIG_UNKNOWN_KEY"
 
 
 class KeyRoleError(PumpError):
+    """A key signed in a role the trust store does not give it."""
     code = "SIG_WRONG_ROLE"
 
 
 class DuplicateSignerError(PumpError):
+    """The same key signed twice: two people are required."""
     code = "SIG_DUPLICATE_KEY"
 
 
 class MissingRoleError(PumpError):
+    """The author or the approver signature is missing: not released."""
     code = "SIG_ROLE_MISSING"
 
 
 class RollbackError(PumpError):
+    """The library is older than the installed one (anti-rollback)."""
     code = "LIB_ROLLBACK"
 
 
 # --- storage, install, boot, event log (docs/storage.md) ---
 class StorageError(PumpError):
+    """The pump's storage failed to read or write."""
     code = "STORAGE_IO"
 
 
 class NoLibraryError(PumpError):
+    """No valid library is active: every programming is refused."""
     code = "NO_LIBRARY"
 
 
 class SelfTestError(PumpError):
+    """The active library no longer matches its digest (integrity self-test)."""
     code = "LIB_SELFTEST"
 
 
 class LogCorruptError(PumpError):
+    """An event-log record was edited, deleted, reordered or torn."""
     code = "LOG_CORRUPT"
 
 

@@ -8,3 +8,21 @@ for p in (HERE, ROOT):
         sys.path.insert(0, p)
 
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+
+
+def _build_real_library_once():
+    """Build druglib/*.toml once per session for tests that need the real bytes
+    (including MicroPython subprocesses, through the environment)."""
+    import tempfile
+
+    if os.environ.get("DRUGLIB_REAL_LIBRARY") and os.path.exists(os.environ["DRUGLIB_REAL_LIBRARY"]):
+        return
+    from host_tools.build import build_library
+
+    fd, path = tempfile.mkstemp(prefix="blinatumomab-", suffix=".lib")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(build_library())
+    os.environ["DRUGLIB_REAL_LIBRARY"] = path
+
+
+_build_real_library_once()

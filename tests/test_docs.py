@@ -18,6 +18,11 @@ def test_every_reason_code_is_documented_with_its_severity_and_message():
         assert "| `%s` | %s | %s |" % (code, sev, msg) in doc, code
 
 
+def test_the_reason_code_page_is_exactly_what_docgen_writes():
+    from host_tools.docgen import reason_codes_md
+    assert _read("docs", "reason-codes.md") == reason_codes_md()
+
+
 def test_every_device_error_code_is_documented():
     doc = _read("docs", "reason-codes.md")
     for name in dir(errors):

@@ -141,7 +141,7 @@ def test_real_release_verifier_plugs_in_with_one_line():
 def test_a_flipped_bit_in_the_active_library_fails_the_self_test_and_blocks_programming():
     st, ps = pump()
     ps.install(libsample.make_library(7))
-    st.medium.files[SLOTS[ps.active.slot]][2000] ^= 0x10
+    st.medium.files[SLOTS[ps.active.slot]][300] ^= 0x10  # inside the body
     with pytest.raises(SelfTestError) as ei:
         ps.selftest()
     assert ei.value.code == "LIB_SELFTEST"

@@ -29,9 +29,20 @@ class InPlacePumpStore(PumpStore):
 
 
 def test_every_power_cut_during_install_and_repair_leaves_old_or_new_library():
+    # the real blinatumomab library (about 600 bytes: two 512-byte chunks)
     old, new = libsample.make_library(OLD_V), libsample.make_library(NEW_V)
     res = powercut.run(old, new, OLD_V, NEW_V)
     print("\npower-cut points tried: %d during install, %d during boot repair, %d total"
+          % (res.first, res.second, res.total()))
+    assert res.first >= 20
+    assert res.second > 4 * res.first
+    assert res.violations == []
+
+
+def test_every_power_cut_with_a_6_kib_library():
+    old, new = libsample.make_library(OLD_V, 6 * 1024), libsample.make_library(NEW_V, 6 * 1024)
+    res = powercut.run(old, new, OLD_V, NEW_V)
+    print("\npower-cut points tried (6 KiB library): %d during install, %d during boot repair, %d total"
           % (res.first, res.second, res.total()))
     assert res.first >= 60
     assert res.second > 4 * res.first

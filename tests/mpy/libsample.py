@@ -19,8 +19,30 @@ def body_bytes(version, body_len):
     return bytes(out[:body_len])
 
 
-def make_library(version, body_len=DEFAULT_BODY_LEN, sigs=()):
-    """Library bytes (format v1) of `version` with a `body_len`-byte body."""
+def real_body():
+    """The compiled blinatumomab library body, when the test session built it.
+
+    tests/conftest.py builds the real library from druglib/*.toml once per
+    session and names the file in DRUGLIB_REAL_LIBRARY (inherited by the
+    MicroPython subprocesses), so the power-cut enumeration installs the very
+    library the pumps get.
+    """
+    import os
+    path = os.getenv("DRUGLIB_REAL_LIBRARY")
+    if not path:
+        return None
+    with open(path, "rb") as fh:
+        return container.parse(fh.read()).body
+
+
+def make_library(version, body_len=None, sigs=()):
+    """Library bytes (format v1) of `version`: the real blinatumomab body by
+    default, or a pseudo-random body of `body_len` bytes (size experiments)."""
+    if body_len is None:
+        body = real_body()
+        if body is not None:
+            return container.assemble(version, body, sigs)
+        body_len = DEFAULT_BODY_LEN
     return container.assemble(version, body_bytes(version, body_len), sigs)
 
 
