@@ -3,6 +3,8 @@
 pharmacist can read. Later steps (signing, pump) join when their tools exist."""
 import json
 import os
+import shutil
+import subprocess
 import sys
 import textwrap
 
@@ -73,17 +75,74 @@ def table(rows, widths):
     return "\n".join(out)
 
 
+DRUGLIB = os.path.join(os.path.dirname(sys.executable), "druglib")
+KEYS = "demo-keys"  # git-ignored: throw-away demo keys, never committed
+
+
+def druglib(*args):
+    """Run the real command line, as a pharmacist or biomed engineer would."""
+    proc = subprocess.run([DRUGLIB] + list(args), capture_output=True, text=True)
+    if proc.returncode not in (0,):
+        raise DruglibError("druglib %s failed: %s" % (" ".join(args), proc.stderr.strip()))
+    return proc.stdout
+
+
+def release(lib_path):
+    """Two people release the library: an author and an approver, each with a key."""
+    trust = os.path.join(KEYS, "trust.json")
+    if not os.path.exists(trust):
+        shutil.rmtree(KEYS, ignore_errors=True)
+        os.makedirs(KEYS)
+        for role, who in (("author", "pharmacist"), ("approver", "second-pharmacist")):
+            druglib("keygen", "--role", role, "--out", os.path.join(KEYS, who + ".pem"),
+                    "--trust", trust, "--name", who)
+    druglib("sign", "--key", os.path.join(KEYS, "pharmacist.pem"), "--trust", trust, lib_path)
+    druglib("sign", "--key", os.path.join(KEYS, "second-pharmacist.pem"), "--trust", trust, lib_path)
+    return trust
+
+
+def install_on_simulated_pump(lib_path, trust_path):
+    """The pump's own storage code: verify, write the inactive slot, commit atomically, boot."""
+    from firmware import release as fw_release
+    from firmware import trust as fw_trust
+    from firmware.eventlog import EventLog
+    from firmware.pumpstore import PumpStore
+    from firmware.storage import FileStorage
+
+    pump_dir = os.path.join("out", "pump")
+    shutil.rmtree(pump_dir, ignore_errors=True)
+    os.makedirs(pump_dir)
+    trust = fw_trust.load(trust_path)
+    st = FileStorage(pump_dir)
+    log = EventLog(st)
+    ps = PumpStore(st, log)
+    ps.boot()
+    with open(lib_path, "rb") as fh:
+        res = ps.install(fh.read, lambda c, v: fw_release.verify_release(c, trust, v))
+    report = PumpStore(st, EventLog(st)).boot()
+    return pump_dir, res, report
+
+
 def main():
     try:
         os.makedirs("out", exist_ok=True)
         blob = build_library()
-        write_atomic(os.path.join("out", "blinatumomab-demo.lib"), blob)
+        lib_path = os.path.join("out", "blinatumomab-demo.lib")
+        write_atomic(lib_path, blob)
         _, lib = decode(blob)
-        print("1. Built the drug library from druglib/*.toml: out/blinatumomab-demo.lib (%d bytes, version %d)"
-              % (len(blob), lib["library_version"]))
+        print("1. Built the drug library from druglib/*.toml: %s (%d bytes, version %d)"
+              % (lib_path, len(blob), lib["library_version"]))
         print("   rules sha256 %s" % lib["rules_sha256"].hex())
+        trust = release(lib_path)
+        print("2. Released by two people (author + approver keys in %s/, git-ignored):" % KEYS)
+        for line in druglib("inspect", lib_path).splitlines()[1:4]:
+            print("  " + line)
+        print("   " + druglib("verify", "--trust", trust, lib_path).strip().replace("\n", "\n   "))
+        pump_dir, res, report = install_on_simulated_pump(lib_path, trust)
+        print("3. Installed on a simulated pump (%s): %s version %d; after reboot: %s, version %s, counter %s"
+              % (pump_dir, res["status"], res["version"], report["state"], report["version"], report["counter"]))
         print()
-        print("2. Programmings checked by the pump's own checker (firmware/checker.py):")
+        print("4. Programmings checked by the pump's own checker (firmware/checker.py):")
         rows = [("#", "Programming", "Verdict", "Why (what the nurse sees)")]
         for i, (title, req) in enumerate(SCENARIOS, 1):
             r = check_one(lib, json.dumps(req))
