@@ -151,3 +151,22 @@ def test_any_text_gets_a_verdict(text):
 def test_no_library_refuses_everything():
     r = check(None, loads('{"drug": "blinatumomab"}'))
     assert r.verdict == "reject" and r.findings[0][0] == "NO_LIBRARY"
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                                  HealthCheck.data_too_large])
+@given(st.lists(programmings(), min_size=150, max_size=150))
+def test_micropython_and_cpython_give_identical_results_on_generated_programmings(cases):
+    """The very same firmware under both interpreters: byte-identical answers."""
+    import os
+    import tempfile
+
+    from host_tools.engines import run_cpython, run_micropython
+    from libfixtures import real_library_bytes
+
+    text = "\n".join(json.dumps(req) for req, _ in cases)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "lib.bin")
+        with open(path, "wb") as fh:
+            fh.write(real_library_bytes())
+        assert run_micropython(path, text) == run_cpython(LIB, text)
