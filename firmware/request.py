@@ -9,7 +9,7 @@ MISSING = object()
 # Known fields; anything else is reported (FIELD_IGNORED) and ignored.
 KNOWN = {
     "": ("drug", "indication", "cycle", "day", "restart_after_adverse_event", "patient", "dose",
-         "bag", "infusion", "line", "overrides"),
+         "bag", "infusion", "line", "overrides", "override_reason"),
     "patient": ("age_days", "weight_kg", "bsa_m2"),
     "dose": ("value", "unit"),
     "bag": ("blinatumomab_mcg", "volume_ml", "preservative"),

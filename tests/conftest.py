@@ -23,6 +23,13 @@ def _build_real_library_once():
     with os.fdopen(fd, "wb") as fh:
         fh.write(build_library())
     os.environ["DRUGLIB_REAL_LIBRARY"] = path
+    # and a released copy (test keys Alice + Bob) with its trust store, for
+    # the MicroPython pump script (tests/mpy/mpy_pump.py)
+    from conftest_signing import Kit
+
+    kit = Kit(tempfile.mkdtemp(prefix="druglib-release-"), version=3)
+    os.environ["DRUGLIB_RELEASED_LIBRARY"] = kit.lib_path
+    os.environ["DRUGLIB_TRUST"] = kit.trust_path
 
 
 _build_real_library_once()

@@ -1,0 +1,106 @@
+# The pump's shell over its pure parts: storage (firmware/pumpstore.py), the
+# release verifier (firmware/release.py), the decoder and the checker, and
+# the event log (firmware/eventlog.py). Issue 4: "every check with its verdict
+# and codes, overrides with reasons" goes to the log; with no valid library
+# every programming is refused with NO_LIBRARY.
+from firmware import release
+from firmware.checker import Findings, _verdict
+from firmware.checkrun import check_one, result_json, split_requests
+from firmware.errors import PumpError, SelfTestError
+from firmware.eventlog import EventLog
+from firmware.library import decode
+from firmware.pumpstore import PumpStore
+
+
+class Pump:
+    def __init__(self, storage, trust, log_max_bytes=32768):
+        self.trust = trust
+        self.log = EventLog(storage, log_max_bytes)
+        self.store = PumpStore(storage, self.log)
+        self.lib = None
+        self.fault = None
+
+    def boot(self):
+        report = self.store.boot()
+        self._load_active()
+        return report
+
+    def _load_active(self):
+        """Decode the active library; a library that no longer decodes is no library."""
+        self.lib = None
+        if self.store.active is None:
+            self.fault = self.store.fault
+            return
+        try:
+            self.lib = decode(self.store.library_bytes())[1]
+            self.fault = None
+        except PumpError as e:
+            self.fault = SelfTestError.code
+            self.store.active = None
+            self.log.selftest_failed(SelfTestError.code, "active library does not decode: %s" % e.message)
+
+    def install(self, source):
+        """Install a released library (bytes or read(n)); raises the device error, logged."""
+        trust = self.trust
+        result = self.store.install(source, lambda c, v: release.verify_release(c, trust, v))
+        self._load_active()
+        return result
+
+    def selftest(self):
+        try:
+            return self.store.selftest()
+        except PumpError:
+            self.lib = None
+            self.fault = SelfTestError.code
+            raise
+
+    def check(self, text):
+        """One programming (JSON text) -> its result, logged with verdict and codes."""
+        if self.lib is None:
+            f = Findings()
+            f.add("NO_LIBRARY", self.fault or "")
+            result = _verdict(f, [])
+        else:
+            result = check_one(self.lib, text)
+        codes = [c for c, s, m in result.findings]
+        self.log.check(result.verdict, codes, _drug_of(text))
+        overridden = _overridden(text, result)
+        if overridden:
+            self.log.override(overridden, [_reason_of(text)])
+        return result
+
+    def check_text(self, text):
+        return [result_json(self.check(t)) for t in split_requests(text)]
+
+
+def _parsed(text):
+    from firmware.jsontext import JsonTextError, loads
+    try:
+        obj = loads(text)
+    except JsonTextError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _drug_of(text):
+    obj = _parsed(text)
+    d = obj.get("drug") if obj is not None else None
+    return d if isinstance(d, str) else ""
+
+
+def _reason_of(text):
+    obj = _parsed(text)
+    r = obj.get("override_reason") if obj is not None else None
+    return r if isinstance(r, str) else "(no reason given)"
+
+
+def _overridden(text, result):
+    """Soft codes crossed and overridden by the clinician (only when not rejected)."""
+    if result.verdict == "reject":
+        return []
+    obj = _parsed(text)
+    ov = obj.get("overrides") if obj is not None else None
+    if not isinstance(ov, list):
+        return []
+    soft = [c for c, s, m in result.findings if s == "soft"]
+    return [c for c in soft if c in ov]
