@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 
-from firmware.checkrun import check_one
 from firmware.library import decode
 from host_tools.build import build_library
 from host_tools.errors import DruglibError
@@ -102,25 +101,21 @@ def release(lib_path):
 
 
 def install_on_simulated_pump(lib_path, trust_path):
-    """The pump's own storage code: verify, write the inactive slot, commit atomically, boot."""
-    from firmware import release as fw_release
+    """The pump's own code: verify, write the inactive slot, commit atomically, reboot."""
     from firmware import trust as fw_trust
-    from firmware.eventlog import EventLog
-    from firmware.pumpstore import PumpStore
+    from firmware.pump import Pump
     from firmware.storage import FileStorage
 
     pump_dir = os.path.join("out", "pump")
     shutil.rmtree(pump_dir, ignore_errors=True)
-    os.makedirs(pump_dir)
     trust = fw_trust.load(trust_path)
-    st = FileStorage(pump_dir)
-    log = EventLog(st)
-    ps = PumpStore(st, log)
-    ps.boot()
+    pump = Pump(FileStorage(pump_dir), trust)
+    pump.boot()
     with open(lib_path, "rb") as fh:
-        res = ps.install(fh.read, lambda c, v: fw_release.verify_release(c, trust, v))
-    report = PumpStore(st, EventLog(st)).boot()
-    return pump_dir, res, report
+        res = pump.install(fh.read)
+    pump = Pump(FileStorage(pump_dir), trust)  # power cycle
+    report = pump.boot()
+    return pump_dir, pump, res, report
 
 
 def main():
@@ -138,19 +133,26 @@ def main():
         for line in druglib("inspect", lib_path).splitlines()[1:4]:
             print("  " + line)
         print("   " + druglib("verify", "--trust", trust, lib_path).strip().replace("\n", "\n   "))
-        pump_dir, res, report = install_on_simulated_pump(lib_path, trust)
+        pump_dir, pump, res, report = install_on_simulated_pump(lib_path, trust)
         print("3. Installed on a simulated pump (%s): %s version %d; after reboot: %s, version %s, counter %s"
               % (pump_dir, res["status"], res["version"], report["state"], report["version"], report["counter"]))
         print()
-        print("4. Programmings checked by the pump's own checker (firmware/checker.py):")
+        print("4. Programmings checked on that pump (firmware/pump.py, firmware/checker.py):")
         rows = [("#", "Programming", "Verdict", "Why (what the nurse sees)")]
         for i, (title, req) in enumerate(SCENARIOS, 1):
-            r = check_one(lib, json.dumps(req))
+            r = pump.check(json.dumps(req))
             blocking = [m for c, s, m in r.findings if s != "advisory"]
             advice = [c for c, s, m in r.findings if s == "advisory"]
             why = " / ".join(blocking) if blocking else "OK. Advice: " + ", ".join(advice)
             rows.append((str(i), title, r.verdict.upper(), why))
         print(table(rows, (2, 34, 7, 64)))
+        from firmware import logrec
+        entries = logrec.decode_all(pump.log.read_all())
+        count, _, _ = pump.log.verify()
+        print()
+        print("5. The pump's event log: %d records, hash chain verified; the last three:" % count)
+        for seq, kind, fields in entries[-3:]:
+            print("   #%d %s %s" % (seq, kind, json.dumps(fields, sort_keys=True)))
         print()
         print("Try it yourself: .venv/bin/druglib check --library out/blinatumomab-demo.lib REQUESTS.jsonl")
     except DruglibError as e:
