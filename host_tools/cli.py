@@ -18,6 +18,10 @@ COMMANDS = {
     "keygen": ("host_tools.cmd_keys", "make an Ed25519 signing key for a release role"),
     "sign": ("host_tools.cmd_sign", "add one release signature to a library"),
     "verify": ("host_tools.cmd_verify", "verify a library as the pump would"),
+    "pumpsim": ("host_tools.cmd_pumpsim", "run a simulated pump (firmware under MicroPython) on a pseudo-terminal"),
+    "push": ("host_tools.cmd_push", "install a released library on one or more pumps over serial"),
+    "info": ("host_tools.cmd_info", "ask a pump which library it runs"),
+    "log": ("host_tools.cmd_log", "pull and verify a pump's event log"),
 }
 
 
