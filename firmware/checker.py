@@ -132,6 +132,7 @@ class _Programming:
                 self.extra_volumes.append((path, q))
         self.admin = None       # the administration option matching duration_h
         self.bsa_band = None    # True: dosed by BSA (weight < band); None: unknown
+        self.bsa_invalid = False  # a BSA was entered but is implausible
         self.days = None        # (first, last) infusion day this bag covers
         self.adult = None
 
@@ -163,7 +164,7 @@ def _patient(p, lim, f):
             f.add("PATIENT_VALUE_IMPLAUSIBLE", "BSA %s m2" % to_text(p.bsa_m2))
             p.bsa_m2 = None
             p.bsa_invalid = True
-    if p.bsa_band and p.bsa_m2 is None and not getattr(p, "bsa_invalid", False):
+    if p.bsa_band and p.bsa_m2 is None and not p.bsa_invalid:
         f.add("BSA_REQUIRED", "weight %s kg" % to_text(w))
 
 
