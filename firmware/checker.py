@@ -241,6 +241,10 @@ def _administration(p, drug, f):
         (vm, ve), (bm, be) = p.vtbi_ml, p.bag_ml
         if vm * 10 ** be > bm * 10 ** ve:
             f.add("VTBI_EXCEEDS_BAG", "%s mL to infuse from a %s mL bag" % (to_text(p.vtbi_ml), to_text(p.bag_ml)))
+        elif vm * 10 ** be == bm * 10 ** ve:
+            # "the infusion bag is prepared with overfill": none left means the
+            # line was primed with saline or the bag runs dry early
+            f.add("BAG_NO_OVERFILL", "%s mL to infuse from a %s mL bag" % (to_text(p.vtbi_ml), to_text(p.bag_ml)))
     if a is not None and p.preservative is not None:
         if a["preservative"] == "required" and not p.preservative:
             f.add("PRESERVATIVE_REQUIRED")
@@ -335,9 +339,20 @@ def _dose(p, drug, f):
     d_num = bm * rm * 24000 * 10 ** le
     d_den = 10 ** (be + re) * lm
     delivered = "%s mcg/day" % fixed_text(d_num, d_den * 1000, 2)
-    if d_num * 1000000 > lim["max_daily_ng"] * (1000000 + lim["max_daily_allowance_ppm"]) * d_den:
+    allow = 1000000 + lim["max_daily_allowance_ppm"]
+    if d_num * 1000000 > lim["max_daily_ng"] * allow * d_den:
         f.add("MAX_DAILY_DOSE_EXCEEDED", "this bag delivers %s; the maximum is %s mcg/day"
               % (delivered, milli_text(lim["max_daily_ng"])))
+    else:
+        # The dose level's own labelled maximum is as hard as the absolute one:
+        # "5 mcg/m2 IV daily (maximum 9 mcg/day) on Days 1 to 7". A bag over it
+        # is not a preparation tolerance but a missed cap.
+        cap_level = level or matched
+        if cap_level is not None:
+            cap = drug["doses"][cap_level]["bsa_cap_ng_day"]
+            if d_num * 1000000 > cap * allow * d_den:
+                f.add("MAX_DAILY_DOSE_EXCEEDED", "this bag delivers %s; the maximum for the %s dose is %s mcg/day"
+                      % (delivered, cap_level, milli_text(cap)))
     if ordered is None:
         return
     o_num, o_den = ordered

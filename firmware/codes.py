@@ -42,6 +42,7 @@ CODES = {
     "RATE_NOT_FIXED": (HARD, "The rate must be the fixed rate for this bag: 10 mL/h (24 h), 5 mL/h (48 h) or 0.6 mL/h (7 days)."),
     "VTBI_MISMATCH": (HARD, "The volume to be infused must equal rate x duration."),
     "VTBI_EXCEEDS_BAG": (HARD, "The volume to be infused is more than the bag holds."),
+    "BAG_NO_OVERFILL": (SOFT, "The bag holds exactly the volume to infuse: it is prepared with overfill to prime the line. Was the line primed with saline (not allowed)?"),
     "BAG_VOLUME_INVALID": (HARD, "The bag volume or drug amount must be more than zero."),
     "PRESERVATIVE_REQUIRED": (HARD, "A 7-day bag must be prepared with preservative (bacteriostatic saline with benzyl alcohol)."),
     "PRESERVATIVE_NOT_ALLOWED": (HARD, "24 h and 48 h bags are prepared preservative-free."),

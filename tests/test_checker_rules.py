@@ -228,3 +228,26 @@ def test_advisories_for_hospitalization_and_premedication():
     later = adult_24h(cycle=4, day=1)
     found = [c for c, s, m in verdict(later)[2].findings]
     assert "SUPERVISION" in found and "HOSPITALIZATION" not in found
+
+
+def test_the_step_dose_cap_of_9_mcg_per_day_is_hard():
+    # red-team r132: a child with a large BSA on a step day; the bag delivers the
+    # uncapped 5 x 1.95 = 9.75 mcg/day instead of the capped 9
+    child = adult_24h(cycle=1, day=2, patient={"age_days": 5000, "weight_kg": 44, "bsa_m2": "1.95"},
+                      dose={"value": 5, "unit": "mcg/m2/day"}, bag__blinatumomab_mcg="10.9688")
+    v, codes, _ = verdict(_apply(child, {"overrides": ["BAG_DOSE_DEVIATION"]}))
+    assert v == "reject" and "MAX_DAILY_DOSE_EXCEEDED" in codes
+    assert verdict(_apply(child, {"bag__blinatumomab_mcg": "10.125"}))[0] == "accept"
+    # red-team r105: an adult step bag 5% strong (9.45 mcg/day) is over the step maximum
+    strong = adult_24h(cycle=1, day=2, dose__value=9, bag__blinatumomab_mcg="10.6313")
+    v, codes, _ = verdict(strong)
+    assert v == "reject" and "MAX_DAILY_DOSE_EXCEEDED" in codes
+    # and on a restart, whatever the indication
+    restart = adult_24h(indication="mrd", restart_after_adverse_event=True, dose__value=9,
+                        bag__blinatumomab_mcg="10.6313")
+    assert "MAX_DAILY_DOSE_EXCEEDED" in verdict(restart)[1]
+
+
+def test_a_bag_without_overfill_is_a_soft_stop():
+    # red-team r097: "the infusion bag is prepared with overfill"
+    assert verdict(adult_24h(bag__volume_ml=240, bag__blinatumomab_mcg=28))[1] == ["BAG_NO_OVERFILL"]
