@@ -113,6 +113,10 @@ def test_an_accepted_programming_is_always_within_the_hard_limits(case):
     assert duration in FIXED and F(inf["rate_ml_h"]) == FIXED[duration]
     delivered = F(bag["blinatumomab_mcg"]) / F(bag["volume_ml"]) * F(inf["rate_ml_h"]) * 24
     assert delivered <= MAX_MCG_DAY
+    # and never more than the dose level's own maximum (9 mcg/day on step days and restarts)
+    step = req["restart_after_adverse_event"] or (req["indication"] == "relapsed-refractory"
+                                                  and req["cycle"] == 1 and req["day"] <= 7)
+    assert delivered <= (Fraction(9) if step else Fraction(28)) * Fraction(1001, 1000)
     assert F(inf["vtbi_ml"]) <= F(bag["volume_ml"])
     assert bag["preservative"] == (duration == 168)
     assert req["line"]["inline_filter"] == (duration != 168) and req["line"]["dehp_free"]
