@@ -24,7 +24,8 @@ DEFAULT_RETRIES = 10
 DATA_CHUNK = 512       # library bytes per DATA frame (the pump's storage chunk)
 MIN_CHUNK = 64
 LOG_CHUNK = 768        # log bytes asked per LOG request (firmware/pumpserve.LOG_DATA_MAX)
-END_EXTRA_S = 5.0      # END waits for verification and the atomic commit on the pump
+END_EXTRA_S = 2.0      # END waits for verification and the atomic commit on the pump:
+END_EXTRA_PER_BYTE_S = 20e-6  # 2 s + 20 us per library byte (hashing, copying, signatures)
 
 # device codes a pump returns when it verified the library and refused it
 VERIFY_PREFIXES = ("LIB_", "SIG_", "TRUST_")
@@ -54,11 +55,12 @@ class PumpLink:
     in_waiting, reset_input_buffer() and close() (a pyserial port or a test double)."""
 
     def __init__(self, url=None, baud=DEFAULT_BAUD, retries=DEFAULT_RETRIES, timeout=None, port=None,
-                 seed=None):
+                 seed=None, end_extra=None):
         self.url = url or getattr(port, "name", "port")
         self.baud = baud
         self.retries = retries
         self.base_timeout = timeout
+        self.end_extra = end_extra  # None: END_EXTRA_S + END_EXTRA_PER_BYTE_S per byte
         self.port = port if port is not None else open_port(url, baud)
         try:
             self.port.reset_input_buffer()  # late answers of an earlier session
@@ -206,7 +208,8 @@ class PumpLink:
                     size = min(chunk, size * 2)
                     clean = 0
         try:
-            r = _fields(self.request(link.END, link.pack_u32(total) + sha, extra_timeout=END_EXTRA_S))
+            extra = self.end_extra if self.end_extra is not None else END_EXTRA_S + END_EXTRA_PER_BYTE_S * total
+            r = _fields(self.request(link.END, link.pack_u32(total) + sha, extra_timeout=extra))
         except DeviceError as e:
             # END was sent more than once and the transfer is gone: the pump
             # finished it (and restarted) before its answer reached us. Ask.

@@ -25,7 +25,8 @@ def kits(tmp_path_factory):
 def client(server, **kw):
     return PumpLink(port=FakePort(server, **{k: v for k, v in kw.items() if k in ("drop", "corrupt", "seed",
                                                                                   "mute")}),
-                    timeout=kw.get("timeout", 0.05), retries=kw.get("retries", 10), seed=kw.get("seed"))
+                    timeout=kw.get("timeout", 0.05), retries=kw.get("retries", 10), seed=kw.get("seed"),
+                    end_extra=0.05)
 
 
 def active_bytes(server):
