@@ -10,7 +10,7 @@ import pytest
 
 from conftest_signing import MALLORY, Kit, signature, with_signatures
 from firmware import container, link, logrec
-from firmware.faultstorage import TORN, Cut, FaultStorage, Medium, PowerCut, cut_points
+from firmware.faultstorage import TORN, FaultStorage, Medium, PowerCut, cut_points
 from firmware.pumpserve import STAGE, STAGE_META
 from host_tools.errors import LinkError
 from host_tools.link import DeviceError, PumpLink
