@@ -27,6 +27,9 @@ LOG_CHUNK = 768        # log bytes asked per LOG request (firmware/pumpserve.LOG
 END_EXTRA_S = 2.0      # END waits for verification and the atomic commit on the pump:
 END_EXTRA_PER_BYTE_S = 20e-6  # 2 s + 20 us per library byte (hashing, copying, signatures)
 
+# longest answer expected on the wire per request type (bytes), for timeouts
+ANSWER_BYTES = {link.LOG: LOG_CHUNK + 300, link.CHECK: link.MAX_FRAME + 12}
+
 # device codes a pump returns when it verified the library and refused it
 VERIFY_PREFIXES = ("LIB_", "SIG_", "TRUST_")
 
@@ -85,11 +88,11 @@ class PumpLink:
     def __exit__(self, *exc):
         self.close()
 
-    def _timeout(self, nbytes, extra=0.0):
+    def _timeout(self, nbytes, answer, extra=0.0):
         if self.base_timeout is not None:
             return self.base_timeout + extra
-        # request + the longest answer on the wire, three times over, plus the pump's latency
-        wire = (nbytes + link.MAX_FRAME // 2) * 10.0 / self.baud
+        # request + its answer on the wire, three times over, plus the pump's latency
+        wire = (nbytes + answer) * 10.0 / self.baud
         return 0.4 + 3 * wire + extra
 
     def request(self, ftype, payload=b"", extra_timeout=0.0, retries=None):
@@ -98,7 +101,7 @@ class PumpLink:
         self.seq = (self.seq + 1) % link.SEQ_MOD
         seq = self.seq
         frame = link.encode(ftype, seq, payload)
-        timeout = self._timeout(len(frame), extra_timeout)
+        timeout = self._timeout(len(frame), ANSWER_BYTES.get(ftype, 300), extra_timeout)
         self.stats["requests"] += 1
         why = []
         for attempt in range(1, retries + 2):
