@@ -1,0 +1,137 @@
+"""Push time over the simulated serial line vs the raw throughput of the same
+line, in the same run (ratio = protocol efficiency).
+
+    .venv/bin/python bench/bench_push.py [--baud 115200] [--reps 3] [--json]
+
+Both go through `host_tools.pumpsim` (pty + the link simulator pacing 10 bit
+times per byte): `raw` sends the bytes through a loopback plug (`--echo`) and
+times until the last one is back; `push` is `PumpLink.push` (BEGIN, DATA...,
+END) to the real firmware under the MicroPython unix port, each rep on a
+fresh pump, so END includes the release verification and the atomic commit.
+Two sizes: the released blinatumomab library, and a 32 KiB synthetic release
+(it verifies and installs; its body does not decode, so only its transfer
+means anything). `data` is the DATA phase alone (BEGIN's answer to the last
+DATA answer). Median of N reps.
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, ROOT)
+
+from conftest_signing import Kit, released  # noqa: E402
+from firmware import container as ct  # noqa: E402
+from host_tools.link import PumpLink  # noqa: E402
+from host_tools.pumpsim import PumpSim  # noqa: E402
+
+
+def raw_time(trust, baud, blob, tmp):
+    sim = PumpSim(os.path.join(tmp, "echo"), trust, baud, echo=True, log=lambda t: None)
+    sim.start()
+    try:
+        import serial
+
+        port = serial.serial_for_url(sim.port, baudrate=baud, timeout=0.05)
+        port.reset_input_buffer()
+        import threading
+
+        t0 = time.perf_counter()
+        # write from a thread: the line takes the bytes at its own pace, we read meanwhile
+        writer = threading.Thread(target=port.write, args=(blob,), daemon=True)
+        writer.start()
+        got = bytearray()
+        deadline = t0 + 10 + len(blob) * 20.0 / baud
+        while len(got) < len(blob) and time.perf_counter() < deadline:
+            got += port.read(max(1, port.in_waiting))
+        dt = time.perf_counter() - t0
+        writer.join(10)
+        port.close()
+        if bytes(got) != blob:
+            raise RuntimeError("loopback lost bytes (%d of %d)" % (len(got), len(blob)))
+        return dt
+    finally:
+        sim.close()
+
+
+def push_time(trust, baud, blob, tmp, n):
+    state = os.path.join(tmp, "pump%d" % n)
+    sim = PumpSim(state, trust, baud, log=lambda t: None)
+    sim.start()
+    try:
+        with PumpLink(sim.port, baud) as link:
+            link.info()  # the pump is up and the line is clean
+            marks = {}
+
+            def progress(have):
+                if "data0" not in marks:  # called with 0 right after BEGIN's answer
+                    marks["data0"] = time.perf_counter()
+                if have == len(blob):
+                    marks["data1"] = time.perf_counter()
+
+            t0 = time.perf_counter()
+            r = link.push(blob, progress=progress)
+            dt = time.perf_counter() - t0
+            if r["status"] != "installed":
+                raise RuntimeError("push ended %s" % r["status"])
+            data = marks["data1"] - marks["data0"]
+            return dt, data, link.stats["retransmissions"]
+    finally:
+        sim.close()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--baud", type=int, default=115200)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="bench-push-")
+    try:
+        kit = Kit(tmp, version=3)
+        big_body = b"".join(hashlib.sha256(b"bench %d" % i).digest() for i in range(1024))  # 32 KiB
+        big = released(ct.assemble(5, big_body))
+        rows = []
+        for name, blob in (("blinatumomab", kit.blob), ("synthetic-32k", big)):
+            raws, pushes, datas, retx = [], [], [], 0
+            for i in range(args.reps):
+                raws.append(raw_time(kit.trust_path, args.baud, blob, tmp))
+                p, d, r = push_time(kit.trust_path, args.baud, blob, tmp, i)
+                pushes.append(p)
+                datas.append(d)
+                retx += r
+            raw, push, data = (statistics.median(x) for x in (raws, pushes, datas))
+            rows.append({"library": name, "bytes": len(blob), "baud": args.baud,
+                         "line_ms": round(len(blob) * 10000.0 / args.baud, 1),
+                         "raw_ms": round(raw * 1000, 1), "push_ms": round(push * 1000, 1),
+                         "data_ms": round(data * 1000, 1),
+                         "efficiency": round(raw / push, 3), "data_efficiency": round(raw / data, 3),
+                         "raw_Bps": round(len(blob) / raw), "push_Bps": round(len(blob) / push),
+                         "retransmissions": retx, "reps": args.reps})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print("push over the simulated line at %d baud vs raw bytes on the same line (median of %d)"
+          % (args.baud, args.reps))
+    print("%-14s %7s %9s %9s %9s %9s %10s %10s" % ("library", "bytes", "line ms", "raw ms", "push ms", "data ms",
+                                                 "push/raw", "data/raw"))
+    for r in rows:
+        print("%-14s %7d %9.1f %9.1f %9.1f %9.1f %10.3f %10.3f" % (
+            r["library"], r["bytes"], r["line_ms"], r["raw_ms"], r["push_ms"], r["data_ms"], r["efficiency"],
+            r["data_efficiency"]))
+    print("efficiency = raw time / push time (1.0 = the protocol costs nothing); `data` = DATA phase only")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
