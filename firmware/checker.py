@@ -164,8 +164,24 @@ def _patient(p, lim, f):
             f.add("PATIENT_VALUE_IMPLAUSIBLE", "BSA %s m2" % to_text(p.bsa_m2))
             p.bsa_m2 = None
             p.bsa_invalid = True
+    if p.bsa_m2 is not None and p.weight_kg is not None:
+        _bsa_for_weight(p, lim, f)
     if p.bsa_band and p.bsa_m2 is None and not p.bsa_invalid:
         f.add("BSA_REQUIRED", "weight %s kg" % to_text(w))
+
+
+def _bsa_for_weight(p, lim, f):
+    """BSA plausible for the weight: within the rules' band around Meeh's
+    height-free estimate 0.1 x W^(2/3) m2 (W in kg). Exact, by cubing:
+    with B = bm/10^be, W = wm/10^we and k = c/10^7 (c = 10^6 -+ band ppm),
+    B < k W^(2/3)  <=>  bm^3 * 10^21 * 10^(2 we) < c^3 * wm^2 * 10^(3 be)."""
+    (bm, be), (wm, we) = p.bsa_m2, p.weight_kg
+    b3 = bm * bm * bm * 10 ** (21 + 2 * we)
+    w2 = wm * wm * 10 ** (3 * be)
+    lo = (1000000 - lim["bsa_weight_under_ppm"]) ** 3
+    hi = (1000000 + lim["bsa_weight_over_ppm"]) ** 3
+    if b3 < lo * w2 or b3 > hi * w2:
+        f.add("BSA_WEIGHT_MISMATCH", "BSA %s m2 for %s kg" % (to_text(p.bsa_m2), to_text(p.weight_kg)))
 
 
 def _regimen(p, drug, f):
@@ -316,9 +332,11 @@ def _dose(p, drug, f):
             f.add("RESTART_STEP_DOSE_REQUIRED", detail)
         elif level == "step":
             f.add("STEP_DOSE_REQUIRED", detail)
+        elif level == "target" and matched == "step" and p.restart is False:
+            # The labelled step dose where the target dose is due: lower, never
+            # higher, and a known clinical choice (prolonged step) -> soft, logged.
+            f.add("DOSE_BELOW_REGIMEN", detail + "; a restart after an adverse event must be marked as one")
         else:
-            if p.restart is False and matched == "step":
-                detail += "; if this is a restart after an adverse event, mark it as one"
             f.add("DOSE_NOT_IN_REGIMEN", detail)
     # The ordered daily dose in ng/day, exact: a rational (num, den).
     vm, ve = v
@@ -356,8 +374,11 @@ def _dose(p, drug, f):
     if ordered is None:
         return
     o_num, o_den = ordered
-    # |D - O| / O compared with ppm tolerances, cross-multiplied:
+    # |D - O| / O compared with ppm tolerances, cross-multiplied. Asymmetric on
+    # purpose (docs/check-contract.md): more than the order beyond the soft
+    # tolerance is hard; less than the order is soft up to the hard tolerance.
     dev = d_num * o_den - o_num * d_den
+    over = dev > 0
     if dev < 0:
         dev = -dev
     scale = o_num * d_den
@@ -365,7 +386,7 @@ def _dose(p, drug, f):
     if dev * 1000000 > lim["dose_hard_ppm"] * scale:
         f.add("BAG_DOSE_MISMATCH", detail)
     elif dev * 1000000 > lim["dose_soft_ppm"] * scale:
-        f.add("BAG_DOSE_DEVIATION", detail)
+        f.add("BAG_DOSE_MISMATCH" if over else "BAG_DOSE_DEVIATION", detail + ("; more than ordered" if over else ""))
 
 
 def _advisories(p, drug, f):
@@ -388,7 +409,13 @@ def _advisories(p, drug, f):
             if pop == "all" or p.adult is None or (pop == "adult") == p.adult:
                 f.add("PREMEDICATION", "cycle %d day %d" % (p.cycle, p.day))
                 break
+    # Restart premedication (Other Comments, lines 120-121, 127-128): relapsed/
+    # refractory adults on every restart after >= 4 h; children only in the
+    # first cycle; MRD adults: not stated (first dose of each cycle only).
     if p.restart and not f.has("PREMEDICATION"):
-        f.add("PREMEDICATION", "restart after an interruption of %d hours or more" % drug["limits"]["reinitiation_hours"])
+        rr = ind["name"] == "relapsed-refractory"
+        if (p.adult is not False and rr) or (p.adult is not True and p.cycle == 1):
+            f.add("PREMEDICATION", "first bag after an interruption of %d hours or more"
+                  % drug["limits"]["reinitiation_hours"])
     if p.preservative and p.adult is False:
         f.add("PRESERVATIVE_MONITORING")

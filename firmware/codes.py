@@ -21,6 +21,7 @@ CODES = {
     "PATIENT_VALUE_IMPLAUSIBLE": (HARD, "A patient value is outside the plausible range; re-enter it."),
     "AGE_BELOW_MINIMUM": (HARD, "Blinatumomab is not established in patients younger than 1 month."),
     "AGE_UNDER_ONE_MONTH": (SOFT, "The patient may be younger than one calendar month; confirm the date of birth."),
+    "BSA_WEIGHT_MISMATCH": (SOFT, "The BSA does not fit the weight; check both (a wrong BSA gives a wrong dose)."),
     "BSA_REQUIRED": (HARD, "Under 45 kg the dose is by body surface area: enter the BSA."),
     # --- regimen: cycle and day ---
     "CYCLE_OUT_OF_RANGE": (HARD, "This cycle number is outside the regimen."),
@@ -33,10 +34,11 @@ CODES = {
     "DOSE_UNIT_WRONG_FOR_WEIGHT": (HARD, "Wrong dose basis for the weight: 45 kg or more is dosed in mcg/day, under 45 kg in mcg/m2/day."),
     "STEP_DOSE_REQUIRED": (HARD, "Relapsed/refractory cycle 1 days 1-7 need the step dose (9 mcg/day, or 5 mcg/m2/day under 45 kg)."),
     "RESTART_STEP_DOSE_REQUIRED": (HARD, "A restart after an adverse-event interruption needs the step dose (9 mcg/day, or 5 mcg/m2/day under 45 kg) for 7 days."),
+    "DOSE_BELOW_REGIMEN": (SOFT, "The ordered dose is the lower step dose where the regimen gives the target dose; confirm with the prescriber."),
     "DOSE_NOT_IN_REGIMEN": (HARD, "The ordered dose is not the regimen's dose for this cycle and day."),
     "MAX_DAILY_DOSE_EXCEEDED": (HARD, "This bag would deliver more than the maximum daily dose of blinatumomab."),
     "BAG_DOSE_MISMATCH": (HARD, "The bag's concentration at this rate does not deliver the ordered dose; check the bag preparation."),
-    "BAG_DOSE_DEVIATION": (SOFT, "The bag's delivered dose differs slightly from the ordered dose; confirm the bag preparation."),
+    "BAG_DOSE_DEVIATION": (SOFT, "The bag delivers slightly less than the ordered dose; confirm the bag preparation."),
     # --- administration ---
     "DURATION_NOT_ALLOWED": (HARD, "Blinatumomab bags run for 24 h, 48 h or 7 days only."),
     "RATE_NOT_FIXED": (HARD, "The rate must be the fixed rate for this bag: 10 mL/h (24 h), 5 mL/h (48 h) or 0.6 mL/h (7 days)."),

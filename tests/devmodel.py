@@ -19,12 +19,13 @@ _MODEL = {
         "name": "blinatumomab",
         "limits": {
             "weight_band_g": 45000, "min_age_days": 28, "min_age_confirm_days": 31,
-            "max_daily_ng": 28000, "max_daily_allowance_ppm": 1000,
+            "max_daily_ng": 28000, "max_daily_allowance_ppm": 5000,
             "dose_soft_ppm": 50000, "dose_hard_ppm": 100000, "vtbi_tolerance_ul": 50,
             "preservative_min_weight_g": 22000, "dehp_free_required": 1,
             "weight_min_g": 500, "weight_max_g": 350000, "bsa_min_cm2": 1000, "bsa_max_cm2": 35000,
             "age_max_days": 45000, "restart_step_days": 7, "interruption_continue_max_days": 7,
             "reinitiation_hours": 4, "adult_age_days": 6575,
+            "bsa_weight_under_ppm": 300000, "bsa_weight_over_ppm": 1000000,
         },
         "doses": {
             "step": {"fixed_ng_day": 9000, "bsa_ng_m2_day": 5000, "bsa_cap_ng_day": 9000},

@@ -251,3 +251,59 @@ def test_the_step_dose_cap_of_9_mcg_per_day_is_hard():
 def test_a_bag_without_overfill_is_a_soft_stop():
     # red-team r097: "the infusion bag is prepared with overfill"
     assert verdict(adult_24h(bag__volume_ml=240, bag__blinatumomab_mcg=28))[1] == ["BAG_NO_OVERFILL"]
+
+
+def test_a_bag_stronger_than_ordered_beyond_5_percent_is_hard_for_a_child():
+    # red-team s096: 0.5 m2 child, 15 mcg/m2 = 7.5 mcg/day ordered; the bag delivers 8.25 (+10%)
+    child = adult_24h(indication="mrd", patient={"age_days": 700, "weight_kg": 11, "bsa_m2": "0.5"},
+                      dose={"value": 15, "unit": "mcg/m2/day"}, bag__blinatumomab_mcg="9.2813")
+    v, codes, _ = verdict(_apply(child, {"overrides": ["BAG_DOSE_DEVIATION"]}))
+    assert v == "reject" and codes == ["BAG_DOSE_MISMATCH"]
+    # 4% weaker than ordered: within preparation rounding
+    assert verdict(_apply(child, {"bag__blinatumomab_mcg": "8.1"}))[0] == "accept"
+
+
+def test_a_bsa_far_too_small_for_the_weight_is_a_soft_stop():
+    # pharmacist audit, finding 3: 40 kg with BSA 0.13 m2 would underdose silently
+    child = adult_24h(patient={"age_days": 4000, "weight_kg": 40, "bsa_m2": "0.13"},
+                      dose={"value": 15, "unit": "mcg/m2/day"}, bag__blinatumomab_mcg="2.1938")
+    assert verdict(child)[1] == ["BSA_WEIGHT_MISMATCH"]
+    # the capped doses of the monograph (15 mcg/m2 x 1.9 m2 at 44 kg) pass without a stop
+    capped = _apply(child, {"patient__bsa_m2": "1.9", "bag__blinatumomab_mcg": "31.5"})
+    assert verdict(capped)[0] == "accept"
+
+
+def test_preparation_rounding_of_one_0_01_ml_step_is_accepted_but_a_missed_cap_is_not():
+    # one 0.01 mL step of 12.5 mcg/mL over: 31.625 mcg -> 28.11 mcg/day (+0.4%)
+    assert verdict(adult_24h(bag__blinatumomab_mcg="31.625"))[0] == "accept"
+    # 15 mcg/m2 x 1.9 m2 = 28.5 mcg/day uncapped (+1.8%)
+    child = adult_24h(patient={"age_days": 5000, "weight_kg": 44, "bsa_m2": "1.9"},
+                      dose={"value": 15, "unit": "mcg/m2/day"}, bag__blinatumomab_mcg="32.0625")
+    assert "MAX_DAILY_DOSE_EXCEEDED" in verdict(child)[1]
+
+
+def test_the_step_dose_where_the_target_is_due_is_a_soft_stop_not_a_silent_accept():
+    # e.g. a prolonged step ordered by the prescriber: lower than the regimen, logged
+    low = adult_24h(dose__value=9, bag__blinatumomab_mcg="10.125")
+    assert verdict(low)[:2] == ("confirm", ["DOSE_BELOW_REGIMEN"])
+    assert verdict(_apply(low, {"overrides": ["DOSE_BELOW_REGIMEN"]}))[0] == "accept"
+    # any other dose off the regimen stays hard
+    assert verdict(adult_24h(dose__value=20, bag__blinatumomab_mcg="22.5"))[1] == ["DOSE_NOT_IN_REGIMEN"]
+
+
+def _advice(req):
+    return [c for c, s, m in verdict(req)[2].findings if s == "advisory"]
+
+
+def test_restart_premedication_follows_the_monograph_by_indication_and_age():
+    # Other Comments lines 120-121, 127-128
+    rr_adult = adult_24h(cycle=3, day=10, restart_after_adverse_event=True, dose__value=9,
+                         bag__blinatumomab_mcg="10.125")
+    assert "PREMEDICATION" in _advice(rr_adult)
+    mrd_adult = _apply(rr_adult, {"indication": "mrd"})
+    assert "PREMEDICATION" not in _advice(mrd_adult)
+    child = {"age_days": 3000, "weight_kg": 30, "bsa_m2": "1.0"}
+    rr_child_c3 = _apply(rr_adult, {"patient": child, "dose": {"value": 5, "unit": "mcg/m2/day"},
+                                    "bag__blinatumomab_mcg": "5.625"})
+    assert "PREMEDICATION" not in _advice(rr_child_c3)
+    assert "PREMEDICATION" in _advice(_apply(rr_child_c3, {"cycle": 1, "day": 12}))
