@@ -267,7 +267,10 @@ def _administration(p, drug, f):
         elif a["preservative"] == "forbidden" and p.preservative:
             f.add("PRESERVATIVE_NOT_ALLOWED")
     if p.preservative and p.weight_kg is not None:
-        if cmp_scaled(p.weight_kg, 1000, lim["preservative_min_weight_g"]) < 0:
+        if cmp_scaled(p.weight_kg, 1000, lim["preservative_hard_min_weight_g"]) < 0:
+            f.add("PRESERVATIVE_INFANT", "weight %s kg, below %s kg"
+                  % (to_text(p.weight_kg), milli_text(lim["preservative_hard_min_weight_g"])))
+        elif cmp_scaled(p.weight_kg, 1000, lim["preservative_min_weight_g"]) < 0:
             f.add("PRESERVATIVE_LOW_WEIGHT", "weight %s kg, below %s kg"
                   % (to_text(p.weight_kg), milli_text(lim["preservative_min_weight_g"])))
     if a is not None and p.filter is not None:

@@ -48,6 +48,7 @@ CODES = {
     "BAG_VOLUME_INVALID": (HARD, "The bag volume or drug amount must be more than zero."),
     "PRESERVATIVE_REQUIRED": (HARD, "A 7-day bag must be prepared with preservative (bacteriostatic saline with benzyl alcohol)."),
     "PRESERVATIVE_NOT_ALLOWED": (HARD, "24 h and 48 h bags are prepared preservative-free."),
+    "PRESERVATIVE_INFANT": (HARD, "No preservative (benzyl alcohol) bag for an infant this small: use a preservative-free 24 h or 48 h bag."),
     "PRESERVATIVE_LOW_WEIGHT": (SOFT, "Preservative (benzyl alcohol) bags are not recommended for this low weight; prefer a preservative-free bag."),
     "FILTER_REQUIRED": (HARD, "24 h and 48 h bags need a 0.2 micron low-protein-binding in-line filter."),
     "FILTER_FORBIDDEN": (HARD, "Do not use an in-line filter with the 7-day bag."),

@@ -30,6 +30,7 @@ LIMIT_KEYS = (
     (16, "restart_step_days"), (17, "interruption_continue_max_days"),
     (18, "reinitiation_hours"), (19, "adult_age_days"),
     (20, "bsa_weight_under_ppm"), (21, "bsa_weight_over_ppm"),
+    (22, "preservative_hard_min_weight_g"),
 )
 LIMIT_BY_ID = dict(LIMIT_KEYS)
 LEVELS = {1: "step", 2: "target"}

@@ -103,9 +103,13 @@ def _lint_parameters(doc, fx):
     for lo, hi in (("weight_min", "weight_max"), ("bsa_min", "bsa_max"), ("min_age", "age_max")):
         if v[lo] >= v[hi]:
             fx.add(p[lo], "range-empty", "%s (%s) is not below %s (%s)" % (lo, p[lo]["value"].text, hi, p[hi]["value"].text))
-    for name in ("weight_band", "preservative_min_weight"):
+    for name in ("weight_band", "preservative_min_weight", "preservative_hard_min_weight"):
         if not v["weight_min"] < v[name] < v["weight_max"]:
             fx.add(p[name], "outside-plausible", "%s %s is outside the plausible weights" % (name, p[name]["value"].text))
+    if v["preservative_hard_min_weight"] > v["preservative_min_weight"]:
+        fx.add(p["preservative_hard_min_weight"], "soft-above-hard",
+               "the hard preservative weight (%s) is above the soft one (%s)"
+               % (p["preservative_hard_min_weight"]["value"].text, p["preservative_min_weight"]["value"].text))
     if not v["min_age"] < v["adult_min_age"] < v["age_max"]:
         fx.add(p["adult_min_age"], "outside-plausible", "adult_min_age is outside the plausible ages")
 

@@ -32,6 +32,7 @@ PARAMETERS = {
     "dose_tolerance_hard": ("ppm", "hard", "dose_hard_ppm"),
     "vtbi_tolerance": ("volume_ul", "hard", "vtbi_tolerance_ul"),
     "preservative_min_weight": ("weight_g", "soft", "preservative_min_weight_g"),
+    "preservative_hard_min_weight": ("weight_g", "hard", "preservative_hard_min_weight_g"),
     "weight_min": ("weight_g", "hard", "weight_min_g"),
     "weight_max": ("weight_g", "hard", "weight_max_g"),
     "bsa_min": ("bsa_cm2", "hard", "bsa_min_cm2"),

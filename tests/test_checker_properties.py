@@ -29,11 +29,12 @@ def programmings(draw):
     """A correct programming built from the regimen, then 0-3 random slips."""
     ind = draw(st.sampled_from(["mrd", "relapsed-refractory"]))
     cycle = draw(st.integers(1, 4 if ind == "mrd" else 9))
-    duration = draw(st.sampled_from([24, 48, 168]))
+    weight = Fraction(draw(st.integers(3000, 150000)), 1000)
+    # no preservative (7-day) bag under 5.4 kg: PRESERVATIVE_INFANT
+    duration = draw(st.sampled_from([24, 48] if weight < Fraction(54, 10) else [24, 48, 168]))
     days = duration // 24
     day = draw(st.integers(1, 28 - days + 1))
     restart = draw(st.booleans())
-    weight = Fraction(draw(st.integers(3000, 150000)), 1000)
     # a BSA that fits the weight: 80-130% of Meeh's estimate 0.1 x W^(2/3) m2
     bsa = Fraction(max(1500, round(10 * float(weight) ** (2 / 3) * draw(st.integers(80, 130)))), 10000)
     age = draw(st.integers(31, 30000))

@@ -307,3 +307,11 @@ def test_restart_premedication_follows_the_monograph_by_indication_and_age():
                                     "bag__blinatumomab_mcg": "5.625"})
     assert "PREMEDICATION" not in _advice(rr_child_c3)
     assert "PREMEDICATION" in _advice(_apply(rr_child_c3, {"cycle": 1, "day": 12}))
+
+
+def test_a_preservative_bag_for_a_small_infant_is_refused():
+    # pharmacist audit, finding 4: under 5.4 kg both label versions agree
+    infant = child_7day(patient={"age_days": 40, "weight_kg": 4, "bsa_m2": "0.25"},
+                        bag__blinatumomab_mcg="28.6458")
+    v, codes, _ = verdict(_apply(infant, {"overrides": ["PRESERVATIVE_LOW_WEIGHT"]}))
+    assert v == "reject" and codes == ["PRESERVATIVE_INFANT"]
