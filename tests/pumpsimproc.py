@@ -37,9 +37,9 @@ def alive(pid):
 class Sim:
     """A `druglib pumpsim --json` subprocess; .info is its JSON line."""
 
-    def __init__(self, state, trust, *extra, timeout=60):
-        self.proc = subprocess.Popen(DRUGLIB + ["pumpsim", "--state", str(state), "--trust", str(trust), "--json"]
-                                     + [str(e) for e in extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    def __init__(self, state, trust, *extra, timeout=60, as_json=True):
+        self.proc = subprocess.Popen(DRUGLIB + ["pumpsim", "--state", str(state), "--trust", str(trust)]
+                                     + (["--json"] if as_json else []) + [str(e) for e in extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      cwd=ROOT, start_new_session=True)
         line = b""
         deadline = time.monotonic() + timeout
@@ -53,13 +53,14 @@ class Sim:
         if not line.endswith(b"\n"):
             self.kill()
             raise AssertionError("pumpsim did not start: %r %r" % (line, self.proc.stderr.read()))
-        self.info = json.loads(line)
+        self.proc_stderr = ""
+        self.info = json.loads(line) if as_json else {"port": line.decode().strip()}
         self.port = self.info["port"]
 
-    def stop(self, timeout=20):
-        """SIGTERM; -> exit status. The firmware must be gone too."""
+    def stop(self, timeout=20, sig=signal.SIGTERM):
+        """SIGTERM (or `sig`); -> exit status. The firmware must be gone too."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
         try:
             status = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -93,6 +94,8 @@ class Sim:
         self._close()
 
     def _close(self):
+        if self.proc.stderr is not None and not self.proc.stderr.closed and self.proc.poll() is not None:
+            self.proc_stderr = self.proc.stderr.read().decode("utf-8", "replace")
         for f in (self.proc.stdout, self.proc.stderr):
             if f is not None:
                 f.close()

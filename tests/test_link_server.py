@@ -267,3 +267,30 @@ def test_socket_url_reaches_a_pump_through_pyserial(kits):
 def test_a_port_that_cannot_be_opened_is_a_link_error():
     with pytest.raises(LinkError, match="cannot open port /nonexistent/tty"):
         PumpLink("/nonexistent/tty")
+
+
+class RebootOnEnd(FakePort):
+    """The pump commits the install, then loses power before its answer leaves."""
+
+    def __init__(self, server, medium, trust):
+        super().__init__(server)
+        self.medium, self.trust, self.done = medium, trust, False
+
+    def write(self, data):
+        frames = [f for f in link.Decoder().feed(data) if isinstance(f, link.Frame)]
+        if not self.done and frames and frames[0].ftype == link.END:
+            self.server.feed(data)  # installed; the answer is lost with the power
+            self.server = make_server(FaultStorage(self.medium), self.trust)  # reboot
+            self.done = True
+            return len(data)
+        return super().write(data)
+
+
+def test_an_end_answer_lost_in_a_reboot_is_confirmed_by_info(kits):
+    medium = Medium()
+    srv = make_server(FaultStorage(medium), kits[3].trust)
+    c = PumpLink(port=RebootOnEnd(srv, medium, kits[3].trust), timeout=0.02, end_extra=0.02)
+    r = c.push(kits[3].blob)
+    assert (r["status"], r["version"], r["confirmed_by"]) == ("installed", 3, "INFO")
+    srv = make_server(FaultStorage(medium), kits[3].trust)
+    assert active_bytes(srv) == kits[3].blob and log_kinds(srv).count("install") == 1

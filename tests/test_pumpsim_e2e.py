@@ -4,6 +4,7 @@ subprocesses (docs/protocol.md). Stories: arrange, attack, assert that the
 active library and the event log are unchanged."""
 import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -37,8 +38,8 @@ def libs(tmp_path_factory):
 def sim(tmp_path):
     sims = []
 
-    def start(*extra, state=None):
-        s = Sim(state or tmp_path / "pump", TRUST, *extra)
+    def start(*extra, state=None, as_json=True):
+        s = Sim(state or tmp_path / "pump", TRUST, *extra, as_json=as_json)
         sims.append(s)
         return s
 
@@ -98,9 +99,13 @@ def test_the_pump_keeps_its_library_across_a_restart_of_the_simulator(sim, tmp_p
     s = sim()
     assert druglib("push", "--port", s.port, LIB).returncode == 0
     assert s.stop() == 0
-    s2 = sim()
-    assert s2.info["state"] == "ok" and s2.info["version"] == 3
-    assert info(s2.port)["pump_id"] == s.info["pump_id"]  # the identity made at first boot is kept
+    s2 = sim(as_json=False)  # plain: stdout is just the port
+    assert s2.port.startswith("/dev/pts/") and len(s2.port.split()) == 1
+    i = info(s2.port)
+    assert i["state"] == "ok" and i["version"] == 3
+    assert i["pump_id"] == s.info["pump_id"]  # the identity made at first boot is kept
+    assert s2.stop(sig=signal.SIGINT) == 0  # Ctrl-C: a clean stop, no traceback
+    assert "Traceback" not in s2.proc_stderr
 
 
 def test_several_pumps_at_once(sim, tmp_path):
