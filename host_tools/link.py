@@ -162,7 +162,12 @@ class PumpLink:
         return _fields(self.request(link.INFO))
 
     def check(self, text):
-        return self.request(link.CHECK, text.encode("utf-8")).decode("utf-8")
+        """One programming (JSON text) checked and logged by the pump -> its result JSON."""
+        data = text.encode("utf-8")
+        if len(data) > link.MAX_PAYLOAD:
+            raise DruglibError("a programming of %d bytes does not fit in one frame (at most %d)"
+                               % (len(data), link.MAX_PAYLOAD))
+        return self.request(link.CHECK, data).decode("utf-8", "replace")
 
     def push(self, blob, progress=None, chunk=DATA_CHUNK):
         """Install `blob` on the pump: BEGIN, DATA..., END. Resumes a transfer
