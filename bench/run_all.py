@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BENCHES = ["bench_verify.py", "bench_install_memory.py", "bench_check.py"]
+BENCHES = ["bench_verify.py", "bench_install_memory.py", "bench_check.py", "bench_push.py"]
 
 status = 0
 for name in BENCHES:

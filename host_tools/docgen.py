@@ -30,7 +30,28 @@ def reason_codes_md():
     for cls in sorted(classes, key=lambda c: c.code):
         doc = (cls.__doc__ or "").strip().split("\n")[0]
         lines.append("| `%s` | `%s` | %s |" % (cls.code, cls.__name__, doc))
+    lines += ["", "## Serial link errors", "",
+              "Answered by the pump over the serial link (`firmware/pumpserve.py`, docs/protocol.md); a push that",
+              "fails with one of these leaves the active library as it was.", "",
+              "| code | meaning |", "|---|---|"]
+    lines += ["| `%s` | %s |" % pair for pair in link_codes()]
     return "\n".join(lines) + "\n"
+
+
+def link_codes():
+    """(code, meaning) for the link's own codes, read from pumpserve's source comments."""
+    import re
+
+    from firmware import pumpserve
+
+    out = [(pumpserve.LinkRequestError.code, pumpserve.LinkRequestError.__doc__.strip()),
+           (pumpserve.TransferError.code, pumpserve.TransferError.__doc__.strip())]
+    with open(pumpserve.__file__) as fh:
+        for line in fh:
+            m = re.match(r'^([A-Z_]+) = "([A-Z_]+)"\s*#\s*(.*)$', line)
+            if m and (m.group(2).startswith("XFER_") or m.group(2).startswith("LINK_")):
+                out.append((m.group(2), m.group(3).strip()))
+    return out
 
 
 if __name__ == "__main__":
