@@ -8,7 +8,8 @@ from firmware.checker import Findings, _verdict
 from firmware.checkrun import check_one, result_json, split_requests
 from firmware.errors import PumpError, SelfTestError
 from firmware.eventlog import EventLog
-from firmware.library import decode
+from firmware.container import HEADER_LEN
+from firmware.library import decode, decode_body
 from firmware.pumpstore import PumpStore
 
 
@@ -40,9 +41,22 @@ class Pump:
             self.log.selftest_failed(SelfTestError.code, "active library does not decode: %s" % e.message)
 
     def install(self, source):
-        """Install a released library (bytes or read(n)); raises the device error, logged."""
+        """Install a released library (bytes or read(n)); raises the device error, logged.
+
+        Verified before the commit, as stored in the inactive slot: release
+        (signatures, anti-rollback), then the body must decode with THIS
+        firmware. A signed library this firmware cannot use (built for another
+        format, or broken) is refused and the old library stays active."""
         trust = self.trust
-        result = self.store.install(source, lambda c, v: release.verify_release(c, trust, v))
+        store = self.store
+
+        def verify(c, installed):
+            result = release.verify_release(c, trust, installed)
+            body = store.st.read(c.stored_as, HEADER_LEN, c.header.body_len)
+            decode_body(body)  # LibraryFormatError (LIB_MALFORMED) if unusable
+            return result
+
+        result = store.install(source, verify)
         self._load_active()
         return result
 

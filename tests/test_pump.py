@@ -86,3 +86,22 @@ def test_an_unreleased_or_forged_library_changes_nothing(kit):
     rejected = [f for k, f in events(pump)[before_log:] if k == "install-rejected"]
     assert [f["code"] for f in rejected] == ["SIG_UNKNOWN_KEY", "SIG_INVALID"]
     assert json.loads(pump.check_text(json.dumps(GOOD))[0])["verdict"] == "accept"
+
+
+def test_a_signed_library_this_firmware_cannot_decode_is_refused_and_the_old_one_stays(kit):
+    # Arrange: a working pump on version 3.
+    pump = Pump(FaultStorage(), kit.trust)
+    pump.boot()
+    pump.install(kit.blob)
+    before_lib = pump.store.library_bytes()
+    # Attack: a properly released version 4 whose body this firmware cannot use
+    # (built by a tool for another format: here, a body that is not records).
+    from firmware import container as ct
+    odd = released(ct.assemble(4, b"\x7f" * 64))
+    with pytest.raises(Exception) as e:
+        pump.install(odd)
+    # Assert: refused before the commit, logged, and version 3 still answers.
+    assert e.value.code == "LIB_MALFORMED"
+    assert pump.store.version() == 3 and pump.store.library_bytes() == before_lib
+    assert events(pump)[-1][0] == "install-rejected" and events(pump)[-1][1]["code"] == "LIB_MALFORMED"
+    assert json.loads(pump.check_text(json.dumps(GOOD))[0])["verdict"] == "accept"
