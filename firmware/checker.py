@@ -392,6 +392,19 @@ def _dose(p, drug, f):
         f.add("BAG_DOSE_MISMATCH" if over else "BAG_DOSE_DEVIATION", detail + ("; more than ordered" if over else ""))
 
 
+def _premed_text(ind, adult):
+    """What the monograph recommends (Other Comments > Premedication, lines 120-121, 127-128)."""
+    if adult is False:
+        return "children: dexamethasone 5 mg/m2 (maximum 20 mg)"
+    if ind["name"] == "mrd":
+        text = "adults: prednisone 100 mg or equivalent (e.g. dexamethasone 16 mg) IV 1 hour before"
+    else:
+        text = "adults: dexamethasone 20 mg 1 hour before"
+    if adult is None:
+        text += "; children: dexamethasone 5 mg/m2 (maximum 20 mg)"
+    return text
+
+
 def _advisories(p, drug, f):
     f.add("NO_FLUSH")
     ind = p.ind
@@ -410,7 +423,7 @@ def _advisories(p, drug, f):
         if pm["cycle_from"] <= p.cycle <= pm["cycle_to"] and pm["day"] == p.day:
             pop = pm["population"]
             if pop == "all" or p.adult is None or (pop == "adult") == p.adult:
-                f.add("PREMEDICATION", "cycle %d day %d" % (p.cycle, p.day))
+                f.add("PREMEDICATION", "cycle %d day %d; %s" % (p.cycle, p.day, _premed_text(ind, p.adult)))
                 break
     # Restart premedication (Other Comments, lines 120-121, 127-128): relapsed/
     # refractory adults on every restart after >= 4 h; children only in the
@@ -418,7 +431,7 @@ def _advisories(p, drug, f):
     if p.restart and not f.has("PREMEDICATION"):
         rr = ind["name"] == "relapsed-refractory"
         if (p.adult is not False and rr) or (p.adult is not True and p.cycle == 1):
-            f.add("PREMEDICATION", "first bag after an interruption of %d hours or more"
-                  % drug["limits"]["reinitiation_hours"])
+            f.add("PREMEDICATION", "first bag after an interruption of %d hours or more; %s"
+                  % (drug["limits"]["reinitiation_hours"], _premed_text(ind, p.adult)))
     if p.preservative and p.adult is False:
         f.add("PRESERVATIVE_MONITORING")

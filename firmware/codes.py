@@ -58,7 +58,7 @@ CODES = {
     "NO_FLUSH": (ADVISORY, "Do not flush the line or catheter, especially at bag changes: a flush gives a bolus of blinatumomab. Dedicated lumen; do not prime with saline; do not change the rate during the infusion."),
     "HOSPITALIZATION": (ADVISORY, "Hospitalization is recommended for this part of the regimen."),
     "SUPERVISION": (ADVISORY, "Cycle start or re-initiation: supervision by a health care professional or hospitalization is recommended."),
-    "PREMEDICATION": (ADVISORY, "Premedication with dexamethasone is recommended 1 hour before this dose."),
+    "PREMEDICATION": (ADVISORY, "Corticosteroid premedication is recommended before this dose."),
     "PRESERVATIVE_MONITORING": (ADVISORY, "Preservative bag in a child: monitor for new or worsening metabolic acidosis."),
     "FIELD_IGNORED": (ADVISORY, "An entry the pump does not know was ignored."),
     "OVERRIDE_NOT_APPLICABLE": (ADVISORY, "An override was given for a limit that is not soft or not crossed; it has no effect."),

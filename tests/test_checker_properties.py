@@ -36,7 +36,7 @@ def programmings(draw):
     day = draw(st.integers(1, 28 - days + 1))
     restart = draw(st.booleans())
     # a BSA that fits the weight: 80-130% of Meeh's estimate 0.1 x W^(2/3) m2
-    bsa = Fraction(max(1500, round(10 * float(weight) ** (2 / 3) * draw(st.integers(80, 130)))), 10000)
+    bsa = Fraction(min(34000, max(1500, round(10 * float(weight) ** (2 / 3) * draw(st.integers(80, 130))))), 10000)
     age = draw(st.integers(31, 30000))
     step = restart or (ind == "relapsed-refractory" and cycle == 1 and day + days - 1 <= 7)
     assume(restart or not (ind == "relapsed-refractory" and cycle == 1 and day <= 7 < day + days - 1))
