@@ -56,9 +56,16 @@ class Pump:
             decode_body(body)  # LibraryFormatError (LIB_MALFORMED) if unusable
             return result
 
-        result = store.install(source, verify)
-        self._load_active()
-        return result
+        try:
+            return store.install(source, verify)
+        finally:
+            # Whatever happened (even a fault AFTER the commit, such as the
+            # install record not fitting on a full flash), the library the
+            # pump checks with is the one its storage has committed: before,
+            # such a fault left the old decoded library checking programmings
+            # while the storage and INFO said the new one (issue 4: the pump
+            # checks against its active library; DESIGN.md principle 3).
+            self._load_active()
 
     def selftest(self):
         try:
@@ -77,7 +84,15 @@ class Pump:
         else:
             result = check_one(self.lib, text)
         codes = [c for c, s, m in result.findings]
-        self.log.check(result.verdict, codes, _drug_of(text))
+        try:
+            self.log.check(result.verdict, codes, _drug_of(text))
+        except ValueError:
+            # The record would not fit (logrec.MAX_PAYLOAD): a request can make
+            # a code repeat, e.g. one OVERRIDE_NOT_APPLICABLE per override it
+            # lists. Before, such a programming was checked but NOT logged and
+            # the link answered PUMP_ERROR. Every check is logged (issue 4):
+            # each code once, with its count, "CODE*40".
+            self.log.check(result.verdict, _counted(codes), _drug_of(text))
         overridden = _overridden(text, result)
         if overridden:
             self.log.override(overridden, [_reason_of(text)])
@@ -85,6 +100,26 @@ class Pump:
 
     def check_text(self, text):
         return [result_json(self.check(t)) for t in split_requests(text)]
+
+
+def _counted(codes):
+    """Each code once, in first-seen order, with "*n" when found n > 1 times;
+    cut to what a log record holds (the last item then says how many more)."""
+    order = []
+    seen = {}
+    for c in codes:
+        if c not in seen:
+            seen[c] = 0
+            order.append(c)
+        seen[c] += 1
+    out = [c if seen[c] == 1 else "%s*%d" % (c, seen[c]) for c in order]
+    budget = 400  # bytes of codes in one check record (drug <= 480, the rest small)
+    used = 0
+    for i in range(len(out)):
+        used += len(out[i]) + 1
+        if used > budget:
+            return out[:i] + ["+%d more" % (len(out) - i)]
+    return out
 
 
 def _parsed(text):

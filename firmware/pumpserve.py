@@ -12,6 +12,7 @@
 import hashlib
 
 from firmware import link, logrec
+from firmware.checkrun import result_json
 from firmware.errors import PumpError
 from firmware.eventlog import LOG as LOG_FILE
 from firmware.storage import CHUNK, reader
@@ -22,12 +23,18 @@ META_MAGIC = b"PSHM"
 META_LEN = 4 + 4 + 32 + 4
 MAX_LIBRARY = 1048576  # largest library a push may announce
 LOG_DATA_MAX = 768  # log bytes per LOG response (fields are limited to logrec.MAX_PAYLOAD)
+NAK_CREDIT_MAX = 2 * link.MAX_ENCODED  # received bytes a burst of NAKs may draw on
 
 
 # --- link-level errors (stable codes, docs/protocol.md "Error codes") ---
 class LinkRequestError(PumpError):
     """A request the pump cannot parse (unknown type, wrong payload length)."""
     code = "LINK_BAD_REQUEST"
+
+
+class LinkTooLargeError(PumpError):
+    """An answer that does not fit in one frame."""
+    code = "LINK_TOO_LARGE"
 
 
 class TransferError(PumpError):
@@ -75,6 +82,7 @@ class PumpServer:
         self.dec = link.Decoder()
         self.last = None  # (seq, type, crc of payload, encoded response)
         self.naks = 0
+        self.nak_credit = 0
         self.xfer = None  # (total, sha256) of the transfer in progress
         self.have = 0
         self._load_transfer()
@@ -82,12 +90,26 @@ class PumpServer:
     # --- bytes in, bytes out ---
     def feed(self, data):
         out = []
+        # NAK budget (docs/protocol.md, "Framing"): the pump never sends more
+        # NAK bytes than it received, so garbage on the line (an attacker's
+        # 2-byte fragments drew 14-byte NAKs: 7x their bandwidth) can never
+        # make the pump's answers fall behind the line.
+        self.nak_credit = min(self.nak_credit + len(data), NAK_CREDIT_MAX)
         for item in self.dec.feed(data):
             if isinstance(item, link.Frame):
+                if item.ftype & link.OK:
+                    # An answer, ERR or NAK is never a request: the line echoes
+                    # (loopback plug, RS-485 echo, two pumps cabled together).
+                    # Answering it made the pump talk to itself forever; the
+                    # pump never speaks unasked (docs/protocol.md).
+                    continue
                 out.append(self.handle(item))
             elif item.reason != link.F_SHORT:  # short fragments are line noise: no answer
-                self.naks += 1
-                out.append(link.encode(link.NAK, 0, item.reason.encode()))
+                nak = link.encode(link.NAK, 0, item.reason.encode())
+                if self.nak_credit >= len(nak):
+                    self.nak_credit -= len(nak)
+                    self.naks += 1
+                    out.append(nak)
         return b"".join(out)
 
     def idle(self):
@@ -105,6 +127,8 @@ class PumpServer:
             have = getattr(e, "have", None)
             if have is not None:
                 fields["have"] = have
+        except MemoryError:  # no room to format a message: a constant one
+            rtype, fields = link.ERR, {"code": PumpError.code, "message": "out of memory"}
         except Exception as e:  # never let a request crash the pump's link
             rtype, fields = link.ERR, {"code": PumpError.code, "message": ("internal error: %r" % e)[:200]}
         try:  # CHECK answers with the result text itself, the others with fields
@@ -121,6 +145,7 @@ class PumpServer:
 
     def _dispatch(self, ftype, p):
         if ftype == link.INFO:
+            _empty(ftype, p)
             return link.INFO | link.OK, self.info()
         if ftype == link.BEGIN:
             if len(p) != 37:
@@ -135,6 +160,7 @@ class PumpServer:
                 raise LinkRequestError("END needs 36 bytes, got %d" % len(p))
             return link.END | link.OK, self.end(link.u32(p, 0), bytes(p[4:36]))
         if ftype == link.ABORT:
+            _empty(ftype, p)
             self._clear()
             return link.ABORT | link.OK, {}
         if ftype == link.LOG:
@@ -146,7 +172,17 @@ class PumpServer:
                 text = bytes(p).decode("utf-8")
             except Exception:
                 raise LinkRequestError("CHECK payload is not UTF-8 text")
-            return link.CHECK | link.OK, "\n".join(self.pump.check_text(text)).encode("utf-8")
+            # ONE programming per CHECK (docs/protocol.md, "CHECK"): the text is
+            # never split into JSON Lines. Splitting let one 2 KB frame check
+            # and log ~700 programmings (rolling the install records off the
+            # event log) and then answer LINK_TOO_LARGE. JSON Lines text is
+            # now one malformed programming: rejected, logged once.
+            result = self.pump.check(text)
+            payload = _result_payload(result)
+            if len(payload) > link.MAX_PAYLOAD:
+                raise LinkTooLargeError("the result of %d findings does not fit in one frame (verdict %s); "
+                                        "the check is logged" % (len(result.findings), result.verdict))
+            return link.CHECK | link.OK, payload
         raise LinkRequestError("unknown request type 0x%02x" % ftype)
 
     # --- INFO ---
@@ -223,7 +259,16 @@ class PumpServer:
             raise TransferError(XFER_RANGE, "bytes %d..%d are past the announced length %d"
                                 % (offset, end, total), self.have)
         if offset == self.have:
-            self.st.append(STAGE, chunk)
+            try:
+                self.st.append(STAGE, chunk)
+            except PumpError:
+                # A failed append may have written a prefix of the chunk (the
+                # storage contract). Those bytes are the right ones at the right
+                # offsets: take `have` from the file, so the host goes on from
+                # there (BEGIN, XFER_GAP) instead of every later chunk landing
+                # out of place and the transfer ending in XFER_DIGEST.
+                self._resync_have()
+                raise
             self.have = end
         elif end <= self.have:  # a repeat of bytes already received: must be the same bytes
             if self.st.read(STAGE, offset, len(chunk)) != bytes(chunk):
@@ -232,6 +277,14 @@ class PumpServer:
         else:
             raise TransferError(XFER_GAP, "expected offset %d, got %d" % (self.have, offset), self.have)
         return {"have": self.have}
+
+    def _resync_have(self):
+        try:
+            size = self.st.size(STAGE) if self.st.exists(STAGE) else 0
+        except PumpError:
+            return
+        if self.xfer is not None and size <= self.xfer[0]:
+            self.have = size
 
     def end(self, total, sha):
         self._need_xfer()
@@ -257,3 +310,47 @@ class PumpServer:
         n = min(n, LOG_DATA_MAX)
         data = self.st.read(LOG_FILE, offset, n) if offset < size else b""
         return {"size": size, "seq": log.seq, "chain": bytes(log.chain), "data": data}
+
+
+def _empty(ftype, p):
+    if len(p):
+        raise LinkRequestError("%s takes no payload, got %d bytes" % (link.NAMES.get(ftype, ftype), len(p)))
+
+
+def _result_payload(result):
+    """A CHECK result as the UTF-8 JSON text of the check contract, in one frame.
+
+    A programming wrong in many ways has a result longer than a frame; before,
+    the pump checked and logged it but answered LINK_TOO_LARGE, so the host
+    never saw the verdict. The verdict, every finding's code and severity are
+    always sent whole; only if the text does not fit are the messages
+    shortened (ending in "..."; the full text of each code is in
+    docs/reason-codes.md). If even that cannot fit (hundreds of findings),
+    handle() answers LINK_TOO_LARGE; the check is in the event log."""
+    text = result_json(result).encode("utf-8")
+    if len(text) <= link.MAX_PAYLOAD:
+        return text
+    findings = result.findings
+    fixed = len(result_json(_Shown(result.verdict, [(c, s, "") for c, s, m in findings])).encode("utf-8"))
+    room = (link.MAX_PAYLOAD - fixed) // max(1, len(findings)) - 4
+    if room < 4:
+        return text  # too large whatever we do: LINK_TOO_LARGE
+    while room >= 4:
+        short = [(c, s, _clip(m, room)) for c, s, m in findings]
+        text = result_json(_Shown(result.verdict, short)).encode("utf-8")
+        if len(text) <= link.MAX_PAYLOAD:
+            return text
+        room -= 8  # escapes and multi-byte characters took more than counted
+    return text
+
+
+def _clip(message, n):
+    return message if len(message) <= n else message[:n - 3] + "..."
+
+
+class _Shown:
+    """A result as sent (the shape result_json reads)."""
+
+    def __init__(self, verdict, findings):
+        self.verdict = verdict
+        self.findings = findings
