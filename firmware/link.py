@@ -12,6 +12,8 @@
 # were. Overhead is at most 1 byte per 254, plus the two delimiters.
 import binascii
 
+from firmware.container import pack_u16, pack_u32, u16, u32  # noqa: F401 (re-exported)
+
 MAX_PAYLOAD = 2048
 HEAD_LEN = 3
 CRC_LEN = 4
@@ -31,20 +33,6 @@ def crc32(data):
     return binascii.crc32(data) & 0xFFFFFFFF
 
 
-def u16(b, o):
-    return (b[o] << 8) | b[o + 1]
-
-
-def u32(b, o):
-    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]
-
-
-def pack_u16(v):
-    return bytes(((v >> 8) & 0xFF, v & 0xFF))
-
-
-def pack_u32(v):
-    return bytes(((v >> 24) & 0xFF, (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF))
 
 
 def cobs_encode(data):

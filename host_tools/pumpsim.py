@@ -147,24 +147,14 @@ class PumpSim:
 
     # --- the two directions of the cable ---
     def _host_to_pump(self):
-        sim = self.to_pump
         while not self.stop.is_set():
             data = self._read(self.master)
             if data is None:
                 continue
-            for i in range(0, len(data), PIECE):
-                piece = data[i:i + PIECE]
-                sim.pace(len(piece))
-                out = sim.apply(piece)
-                if out:
-                    try:
-                        os.write(self.pump_in, out)
-                    except OSError:  # the firmware is gone
-                        self.stop.set()
-                        return
+            if not self._forward(self.to_pump, data, self.pump_in, lossy=False):
+                return  # the firmware is gone
 
     def _pump_to_host(self):
-        sim = self.to_host
         while not self.stop.is_set():
             data = self._read(self.pump_out)
             if data is None:
@@ -172,18 +162,29 @@ class PumpSim:
             if not data:  # end of the firmware's output: it stopped
                 self.stop.set()
                 return
-            for i in range(0, len(data), PIECE):
-                piece = data[i:i + PIECE]
-                sim.pace(len(piece))
-                out = sim.apply(piece)
-                if out:
-                    try:
-                        os.write(self.master, out)
-                    except BlockingIOError:
-                        pass  # nobody reads the port: the bytes are lost, as on a real line
-                    except OSError:
-                        self.stop.set()
-                        return
+            # lossy: if nobody reads the port, the bytes are lost, as on a real line
+            if not self._forward(self.to_host, data, self.master, lossy=True):
+                return
+
+    def _forward(self, sim, data, fd, lossy):
+        """Send `data` through the line simulator `sim` to `fd`, paced piece by
+        piece. False (and stop) when the other end is gone."""
+        for i in range(0, len(data), PIECE):
+            piece = data[i:i + PIECE]
+            sim.pace(len(piece))
+            out = sim.apply(piece)
+            if not out:
+                continue
+            try:
+                os.write(fd, out)
+            except BlockingIOError:
+                if not lossy:
+                    self.stop.set()
+                    return False
+            except OSError:
+                self.stop.set()
+                return False
+        return True
 
     def _read(self, fd):
         """Bytes from fd, b"" at end of file, None if nothing within 0.1 s."""
