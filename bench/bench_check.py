@@ -13,9 +13,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from firmware.checkrun import check_text  # noqa: E402
-from firmware.library import decode  # noqa: E402
-from host_tools.build import build_library  # noqa: E402
+from firmware.check.batch import check_text  # noqa: E402
+from firmware.library.body import decode  # noqa: E402
+from host_tools.library.build import build_library  # noqa: E402
 from host_tools.engines import micropython_env, micropython_exe  # noqa: E402
 
 CASES = os.path.join(os.path.dirname(ROOT), "shared", "cases", "check-cases.jsonl")

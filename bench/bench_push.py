@@ -3,7 +3,7 @@ line, in the same run (ratio = protocol efficiency).
 
     .venv/bin/python bench/bench_push.py [--baud 115200] [--reps 3] [--json]
 
-Both go through `host_tools.pumpsim` (pty + the link simulator pacing 10 bit
+Both go through `host_tools.link.pumpsim` (pty + the link simulator pacing 10 bit
 times per byte): `raw` sends the bytes through a loopback plug (`--echo`) and
 times until the last one is back; `push` is `PumpLink.push` (BEGIN, DATA...,
 END) to the real firmware under the MicroPython unix port, each rep on a
@@ -28,9 +28,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 
 from conftest_signing import Kit, released  # noqa: E402
-from firmware import container as ct  # noqa: E402
-from host_tools.link import PumpLink  # noqa: E402
-from host_tools.pumpsim import PumpSim  # noqa: E402
+from firmware.library import container as ct  # noqa: E402
+from host_tools.link.client import PumpLink  # noqa: E402
+from host_tools.link.pumpsim import PumpSim  # noqa: E402
 
 
 def raw_time(trust, baud, blob, tmp):

@@ -3,7 +3,7 @@ unix port vs CPython, same firmware code, same library, printed side by side.
 
     .venv/bin/python bench/bench_verify.py [--reps N] [--json]
 
-`verify_release` is firmware.release.verify_blob on a released library:
+`verify_release` is firmware.release.verify.verify_blob on a released library:
 framing, body SHA-256, both Ed25519 signatures (shared final inversion) and
 the version check. `trust_load` is parsing the trust store, which decodes
 every key once (the pump does it once per boot). Issue 3 targets <= 25 ms

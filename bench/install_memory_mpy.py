@@ -8,8 +8,8 @@ import os
 import sys
 
 import libsample
-from firmware.pumpstore import PumpStore
-from firmware.storage import FileStorage
+from firmware.store.slots import PumpStore
+from firmware.store.storage import FileStorage
 
 
 class Sampling:

@@ -8,9 +8,9 @@ import sys
 
 import gc
 
-from firmware.checkrun import iter_results
+from firmware.check.batch import iter_results
 from firmware.errors import PumpError
-from firmware.library import decode
+from firmware.library.body import decode
 
 
 def main(argv):

@@ -1,16 +1,16 @@
-# The pump's shell over its pure parts: storage (firmware/pumpstore.py), the
-# release verifier (firmware/release.py), the decoder and the checker, and
-# the event log (firmware/eventlog.py). Issue 4: "every check with its verdict
+# The pump's shell over its pure parts: storage (firmware/store/slots.py), the
+# release verifier (firmware/release/verify.py), the decoder and the checker, and
+# the event log (firmware/store/eventlog.py). Issue 4: "every check with its verdict
 # and codes, overrides with reasons" goes to the log; with no valid library
 # every programming is refused with NO_LIBRARY.
-from firmware import release
-from firmware.checker import Findings, _verdict
-from firmware.checkrun import check_one, result_json, split_requests
+from firmware.release import verify as release
+from firmware.check.checker import Findings, _verdict
+from firmware.check.batch import check_one, result_json, split_requests
 from firmware.errors import PumpError, SelfTestError
-from firmware.eventlog import EventLog
-from firmware.container import HEADER_LEN
-from firmware.library import decode, decode_body
-from firmware.pumpstore import PumpStore
+from firmware.store.eventlog import EventLog
+from firmware.library.container import HEADER_LEN
+from firmware.library.body import decode, decode_body
+from firmware.store.slots import PumpStore
 
 
 class Pump:
@@ -123,7 +123,7 @@ def _counted(codes):
 
 
 def _parsed(text):
-    from firmware.jsontext import JsonTextError, loads
+    from firmware.check.jsontext import JsonTextError, loads
     try:
         obj = loads(text)
     except JsonTextError:

@@ -10,11 +10,11 @@ import sys
 
 import select
 
-from firmware import trust
+from firmware.release import trust
 from firmware.errors import PumpError
 from firmware.pump import Pump
-from firmware.pumpserve import PumpServer
-from firmware.storage import FileStorage
+from firmware.link.server import PumpServer
+from firmware.store.storage import FileStorage
 
 try:
     import os

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import textwrap
 
-from firmware.library import decode
-from host_tools.build import build_library
+from firmware.library.body import decode
+from host_tools.library.build import build_library
 from host_tools.errors import DruglibError
-from host_tools.libfile import write_atomic
+from host_tools.library.files import write_atomic
 
 BASE = {"drug": "blinatumomab", "indication": "relapsed-refractory", "cycle": 2, "day": 3,
         "restart_after_adverse_event": False,
@@ -102,9 +102,9 @@ def release(lib_path):
 
 def install_on_simulated_pump(lib_path, trust_path):
     """The pump's own code: verify, write the inactive slot, commit atomically, reboot."""
-    from firmware import trust as fw_trust
+    from firmware.release import trust as fw_trust
     from firmware.pump import Pump
-    from firmware.storage import FileStorage
+    from firmware.store.storage import FileStorage
 
     pump_dir = os.path.join("out", "pump")
     shutil.rmtree(pump_dir, ignore_errors=True)
@@ -137,7 +137,7 @@ def main():
         print("3. Installed on a simulated pump (%s): %s version %d; after reboot: %s, version %s, counter %s"
               % (pump_dir, res["status"], res["version"], report["state"], report["version"], report["counter"]))
         print()
-        print("4. Programmings checked on that pump (firmware/pump.py, firmware/checker.py):")
+        print("4. Programmings checked on that pump (firmware/pump.py, firmware/check/checker.py):")
         rows = [("#", "Programming", "Verdict", "Why (what the nurse sees)")]
         for i, (title, req) in enumerate(SCENARIOS, 1):
             r = pump.check(json.dumps(req))
@@ -146,7 +146,7 @@ def main():
             why = " / ".join(blocking) if blocking else "OK. Advice: " + ", ".join(advice)
             rows.append((str(i), title, r.verdict.upper(), why))
         print(table(rows, (2, 34, 7, 64)))
-        from firmware import logrec
+        from firmware.store import logrec
         entries = logrec.decode_all(pump.log.read_all())
         count, _, _ = pump.log.verify()
         print()

@@ -1,6 +1,6 @@
 """Run the device checker: in-process (CPython) or under the MicroPython unix port.
 
-Both engines run the very same firmware modules (firmware/checkrun.py), so
+Both engines run the very same firmware modules (firmware/check/batch.py), so
 their output must be identical byte for byte; tests assert it.
 """
 import os
@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import firmware
-from firmware.checkrun import check_text
+from firmware.check.batch import check_text
 from host_tools.errors import DruglibError, LibraryError
 
 FIRMWARE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(firmware.__file__)))

@@ -17,7 +17,7 @@ def _build_real_library_once():
 
     if os.environ.get("DRUGLIB_REAL_LIBRARY") and os.path.exists(os.environ["DRUGLIB_REAL_LIBRARY"]):
         return
-    from host_tools.build import build_library
+    from host_tools.library.build import build_library
 
     fd, path = tempfile.mkstemp(prefix="blinatumomab-", suffix=".lib")
     with os.fdopen(fd, "wb") as fh:

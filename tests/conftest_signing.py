@@ -1,7 +1,7 @@
 """Shared arrangement for the signing tests: keys, a trust store and ONE released library.
 
 Every signing test gets its library bytes from `released_library(tmp_path)`.
-It uses the real blinatumomab library (`host_tools.build.build_library`) when
+It uses the real blinatumomab library (`host_tools.library.build.build_library`) when
 that builds, and otherwise a synthetic ~1.5 KB body, so the same tests run on
 the real library as soon as it exists.
 
@@ -16,8 +16,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from firmware import container as ct
-from firmware import release, trust
+from firmware.library import container as ct
+from firmware.release import verify as release
+from firmware.release import trust
 
 VERSION = 7
 ROLE = {"author": ct.ROLE_AUTHOR, "approver": ct.ROLE_APPROVER}
@@ -52,7 +53,7 @@ def unsigned_library(version=VERSION, salt=b""):
     """Library bytes without signatures: the real blinatumomab library, or (with
     a salt, for "a signature moved to another library") a different synthetic one."""
     if not salt:
-        from host_tools.build import build_library
+        from host_tools.library.build import build_library
 
         return build_library(version)
     body = b"".join(hashlib.sha256(b"synthetic body %d %s" % (i, salt)).digest() for i in range(48))  # 1536 bytes

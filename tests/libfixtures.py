@@ -10,13 +10,13 @@ CASES = os.path.join(SHARED, "cases", "check-cases.jsonl")
 
 @functools.lru_cache(maxsize=None)
 def real_library_bytes(version=None):
-    from host_tools.build import build_library
+    from host_tools.library.build import build_library
 
     return build_library(version)
 
 
 def real_library():
-    from firmware.library import decode
+    from firmware.library.body import decode
 
     return decode(real_library_bytes())[1]
 

@@ -4,7 +4,7 @@ import random
 import time
 
 from firmware.pump import Pump
-from firmware.pumpserve import PumpServer
+from firmware.link.server import PumpServer
 
 
 def flip(rng, data, drop, corrupt):

@@ -9,7 +9,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DRUGLIB = [sys.executable, "-m", "host_tools.cli"]
+DRUGLIB = [sys.executable, "-m", "host_tools.cli.main"]
 
 
 def druglib(*args, timeout=120):

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 from devmodel import dev_model
-from firmware.library import decode
-from host_tools.build import compile_model
-from host_tools.encode import encode_library
+from firmware.library.body import decode
+from host_tools.library.build import compile_model
+from host_tools.library.encode import encode_library
 from libfixtures import real_library_bytes
 
 DRUGLIB = os.path.join(os.path.dirname(sys.executable), "druglib")

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from libfixtures import real_library, real_library_bytes, shared_cases
-from firmware.checkrun import check_text
+from firmware.check.batch import check_text
 
 CASES = shared_cases()
 
@@ -59,7 +59,7 @@ def test_both_engines_print_identical_bytes(lib_path, requests_file):
 
 
 def test_every_rejection_and_confirmation_names_a_documented_code():
-    from firmware.codes import CODES
+    from firmware.check.codes import CODES
     lib = real_library()
     results = [json.loads(x) for x in check_text(lib, "\n".join(json.dumps(c["request"]) for c in CASES))]
     for r in results:

@@ -7,7 +7,7 @@ import json
 import os
 
 from conftest import HERE
-from firmware.checkrun import check_text
+from firmware.check.batch import check_text
 from host_tools.engines import run_micropython
 from libfixtures import real_library, real_library_bytes
 

@@ -6,9 +6,9 @@ from fractions import Fraction
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from firmware.checker import check
-from firmware.checkrun import check_one
-from firmware.jsontext import loads
+from firmware.check.checker import check
+from firmware.check.batch import check_one
+from firmware.check.jsontext import loads
 from libfixtures import real_library
 
 LIB = real_library()

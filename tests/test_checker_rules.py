@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from firmware.checkrun import check_one
+from firmware.check.batch import check_one
 from libfixtures import real_library
 
 LIB = None

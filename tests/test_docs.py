@@ -3,8 +3,8 @@ import os
 
 from conftest import ROOT
 from firmware import errors
-from firmware.codes import CODES
-from firmware.library import LIMIT_KEYS
+from firmware.check.codes import CODES
+from firmware.library.body import LIMIT_KEYS
 
 
 def _read(*parts):

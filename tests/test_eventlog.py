@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from firmware import logrec
+from firmware.store import logrec
 from firmware.errors import LogCorruptError
-from firmware.eventlog import BAD, LOG, EventLog
-from firmware.faultstorage import TORN, Cut, FaultStorage, PowerCut, cut_points
+from firmware.store.eventlog import BAD, LOG, EventLog
+from firmware.store.faultstorage import TORN, Cut, FaultStorage, PowerCut, cut_points
 
 
 def written_log(n=8, max_bytes=32768):

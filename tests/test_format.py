@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devmodel import dev_model
-from firmware import container
+from firmware.library import container
 from firmware.errors import LibraryFormatError
-from firmware.library import decode, decode_body
-from host_tools.encode import EncodeError, encode_body, encode_library
+from firmware.library.body import decode, decode_body
+from host_tools.library.encode import EncodeError, encode_body, encode_library
 
 BLOB = encode_library(dev_model())
 BODY = container.parse(BLOB).body

@@ -9,10 +9,11 @@ import json
 import pytest
 
 from conftest_signing import Kit
-from firmware import link, logrec
+from firmware.link import frames as link
+from firmware.store import logrec
 from firmware.errors import StorageError
-from firmware.faultstorage import FaultStorage, Medium
-from firmware.pumpserve import STAGE
+from firmware.store.faultstorage import FaultStorage, Medium
+from firmware.link.server import STAGE
 from linkfake import make_server
 
 

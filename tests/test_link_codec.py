@@ -1,10 +1,10 @@
-"""Frame codec of the serial link (firmware/link.py, docs/protocol.md "Framing"):
+"""Frame codec of the serial link (firmware/link/frames.py, docs/protocol.md "Framing"):
 round trip, garbage never crashes the decoder nor yields a frame with a bad
 CRC, resynchronisation after garbage, bounded memory."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware import link
+from firmware.link import frames as link
 
 payloads = st.binary(max_size=link.MAX_PAYLOAD)
 frames = st.tuples(st.integers(0, 255), st.integers(0, link.SEQ_MOD - 1), st.binary(max_size=600))

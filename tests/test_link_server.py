@@ -1,5 +1,5 @@
-"""The host client (host_tools/link.py) against the pump's server
-(firmware/pumpserve.py) in process, over a fault-injecting fake line
+"""The host client (host_tools/link/client.py) against the pump's server
+(firmware/link/server.py) in process, over a fault-injecting fake line
 (tests/linkfake.py) and over socket://. Stories: arrange, attack, assert the
 active library and the event log."""
 import hashlib
@@ -9,11 +9,13 @@ import threading
 import pytest
 
 from conftest_signing import MALLORY, Kit, signature, with_signatures
-from firmware import container, link, logrec
-from firmware.faultstorage import TORN, FaultStorage, Medium, PowerCut, cut_points
-from firmware.pumpserve import STAGE, STAGE_META
+from firmware.library import container
+from firmware.link import frames as link
+from firmware.store import logrec
+from firmware.store.faultstorage import TORN, FaultStorage, Medium, PowerCut, cut_points
+from firmware.link.server import STAGE, STAGE_META
 from host_tools.errors import LinkError
-from host_tools.link import DeviceError, PumpLink
+from host_tools.link.client import DeviceError, PumpLink
 from linkfake import FakePort, make_server
 
 

@@ -6,11 +6,11 @@ import json
 import pytest
 
 from conftest_signing import MALLORY, Kit, released, signature, unsigned_library, with_signatures
-from firmware import logrec
+from firmware.store import logrec
 from firmware.errors import SignatureError, UnknownKeyError
-from firmware.faultstorage import FaultStorage
+from firmware.store.faultstorage import FaultStorage
 from firmware.pump import Pump
-from firmware.storage import FileStorage
+from firmware.store.storage import FileStorage
 
 GOOD = {"drug": "blinatumomab", "indication": "mrd", "cycle": 2, "day": 5, "restart_after_adverse_event": False,
         "patient": {"age_days": 12000, "weight_kg": 80, "bsa_m2": 1.9},
@@ -96,7 +96,7 @@ def test_a_signed_library_this_firmware_cannot_decode_is_refused_and_the_old_one
     before_lib = pump.store.library_bytes()
     # Attack: a properly released version 4 whose body this firmware cannot use
     # (built by a tool for another format: here, a body that is not records).
-    from firmware import container as ct
+    from firmware.library import container as ct
     odd = released(ct.assemble(4, b"\x7f" * 64))
     with pytest.raises(Exception) as e:
         pump.install(odd)

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from conftest_signing import MALLORY, Kit, signature, with_signatures
-from firmware import logrec
+from firmware.store import logrec
 from pumpsimproc import DRUGLIB, ROOT, Sim, druglib, wait_for
 
 LIB = os.environ["DRUGLIB_RELEASED_LIBRARY"]

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from host_tools.errors import LintError
-from host_tools.rules import load_rules
-from host_tools.rules_lint import _ranges
+from host_tools.rules.compiler import load_rules
+from host_tools.rules.lint import _ranges
 from rules_helpers import DRUG, copy_rules, edit, line_of
 
 SLIP_RESOLUTION = (DRUG, '[indication.regimen.dose.resolution]\nfinding = "fixed-band-bsa-unit"\n', None)

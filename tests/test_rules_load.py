@@ -2,8 +2,8 @@
 import pytest
 
 from host_tools.errors import RulesError
-from host_tools.rules import load_rules
-from host_tools.rules_toml import KeyLines, format_key, parse_quantity
+from host_tools.rules.compiler import load_rules
+from host_tools.rules.tomlread import KeyLines, format_key, parse_quantity
 from rules_helpers import DRUG, MANIFEST, copy_rules, edit, line_of
 
 

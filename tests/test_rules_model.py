@@ -7,7 +7,7 @@ import struct
 import pytest
 
 from conftest import SHARED
-from host_tools.rules import check_sources, load_rules, rules_sha256
+from host_tools.rules.compiler import check_sources, load_rules, rules_sha256
 from devmodel import dev_model
 from rules_helpers import DRUG, DRUGLIB, MANIFEST, copy_rules, edit
 

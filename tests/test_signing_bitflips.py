@@ -6,8 +6,8 @@ checks that the rejection names the right kind of damage for where the bit
 sits: header fields, body, or one of the fields of a signature entry.
 """
 from conftest_signing import released_library  # noqa: F401
-from firmware import container as ct
-from firmware import release
+from firmware.library import container as ct
+from firmware.release import verify as release
 from firmware.errors import PumpError
 
 MALFORMED, DIGEST, INVALID = "LIB_MALFORMED", "LIB_DIGEST", "SIG_INVALID"

@@ -68,7 +68,7 @@ def test_keygen_writes_an_encrypted_pem_and_a_trust_store_the_pump_accepts(desk)
     assert oct(os.stat(desk / "bob.pem").st_mode & 0o777) == "0o600"
     bob = json.loads((desk / "bob.json").read_text())
     assert bob["role"] == "approver" and len(bob["key_id"]) == 16 and len(bob["public_key"]) == 64
-    from firmware import trust
+    from firmware.release import trust
     store = trust.load(str(desk / "trust.json"))
     assert [k.name for k in store.keys] == ["Alice (pharmacist)", ""]
     assert store.lookup(bytes.fromhex(bob["key_id"])).public_key.hex() == bob["public_key"]

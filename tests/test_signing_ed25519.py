@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ed25519_table_gen
-from firmware import ed25519, sha512
+from firmware.release import ed25519
+from firmware.release import sha512
 from mpyrun import MPY_DIR, run_micropython
 
 # RFC 8032 section 7.1 (secret key, public key, message, signature): TEST 1, 2, 3, SHA(abc).

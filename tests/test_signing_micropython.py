@@ -1,15 +1,15 @@
 """The pump's release verifier under the MicroPython unix port gives the same verdicts as under CPython.
 
 Arrange: the released library and a set of attacked copies (from
-conftest_signing); act: run firmware/release.py under `micropython` on each;
+conftest_signing); act: run firmware/release/verify.py under `micropython` on each;
 assert: the same status or error code as the CPython run of the same code.
 """
 import json
 
 from conftest_signing import (ALICE, BOB, CAROL, MALLORY, VERSION, released_library,  # noqa: F401
                               signature, with_signatures)
-from firmware import container as ct
-from firmware import release
+from firmware.library import container as ct
+from firmware.release import verify as release
 from firmware.errors import PumpError
 from mpyrun import MPY_DIR, run_micropython
 

@@ -1,4 +1,4 @@
-"""Release verification on the pump (firmware/release.py), told as stories.
+"""Release verification on the pump (firmware/release/verify.py), told as stories.
 
 Each test arranges a library, attacks it one way, and asserts the pump
 rejects it with that attack's own code (docs/signing.md, "Check order").
@@ -9,8 +9,8 @@ import pytest
 
 from conftest_signing import (ALICE, BOB, CAROL, MALLORY, VERSION, kid, released, released_library,  # noqa: F401
                               signature, unsigned_library, with_signatures)
-from firmware import container as ct
-from firmware import release
+from firmware.library import container as ct
+from firmware.release import verify as release
 from firmware.errors import PumpError
 
 

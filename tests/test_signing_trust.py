@@ -1,11 +1,11 @@
-"""The pump's trust store (firmware/trust.py): what it accepts, and every way it refuses."""
+"""The pump's trust store (firmware/release/trust.py): what it accepts, and every way it refuses."""
 import json
 
 import pytest
 
 from conftest_signing import ALICE, BOB, CAROL, kid, pub, trust_text
-from firmware import container as ct
-from firmware import trust
+from firmware.library import container as ct
+from firmware.release import trust
 from firmware.errors import TrustStoreError
 
 

@@ -8,13 +8,14 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpy"))
 
 import libsample  # noqa: E402
-from firmware import commitrec, logrec  # noqa: E402
+from firmware.store import commitrec
+from firmware.store import logrec  # noqa: E402
 from firmware.errors import (DigestError, LibraryFormatError, NoLibraryError, RollbackError,  # noqa: E402
                              SelfTestError, SignatureError)
-from firmware.eventlog import EventLog  # noqa: E402
-from firmware.faultstorage import FaultStorage, Medium  # noqa: E402
-from firmware.pumpstore import COMMIT, COMMIT_TMP, SLOTS, PumpStore, Verdict  # noqa: E402
-from firmware.storage import FileStorage  # noqa: E402
+from firmware.store.eventlog import EventLog  # noqa: E402
+from firmware.store.faultstorage import FaultStorage, Medium  # noqa: E402
+from firmware.store.slots import COMMIT, COMMIT_TMP, SLOTS, PumpStore, Verdict  # noqa: E402
+from firmware.store.storage import FileStorage  # noqa: E402
 
 
 def pump(storage=None):
@@ -127,8 +128,8 @@ def test_verification_is_injected_and_runs_on_the_stored_copy():
 
 
 def test_real_release_verifier_plugs_in_with_one_line():
-    from firmware import release
-    from firmware.trust import TrustStore
+    from firmware.release import verify as release
+    from firmware.release.trust import TrustStore
 
     st, ps = pump()
     trust = TrustStore([])
@@ -242,7 +243,7 @@ def test_file_storage_interface(tmp_path):
 
 
 def test_fault_medium_models_torn_writes_and_atomic_renames():
-    from firmware.faultstorage import TORN, Cut, PowerCut
+    from firmware.store.faultstorage import TORN, Cut, PowerCut
 
     m = Medium()
     st = FaultStorage(m)

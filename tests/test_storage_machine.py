@@ -13,11 +13,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpy"))
 
 import libsample  # noqa: E402
-from firmware import logrec  # noqa: E402
+from firmware.store import logrec  # noqa: E402
 from firmware.errors import PumpError, RollbackError  # noqa: E402
-from firmware.eventlog import EventLog  # noqa: E402
-from firmware.faultstorage import BEFORE, TORN, Cut, FaultStorage, Medium, PowerCut  # noqa: E402
-from firmware.pumpstore import PumpStore  # noqa: E402
+from firmware.store.eventlog import EventLog  # noqa: E402
+from firmware.store.faultstorage import BEFORE, TORN, Cut, FaultStorage, Medium, PowerCut  # noqa: E402
+from firmware.store.slots import PumpStore  # noqa: E402
 
 LOG_BYTES = 4 * (logrec.OVERHEAD + logrec.MAX_PAYLOAD)  # small: roll-off happens often
 

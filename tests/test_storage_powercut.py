@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpy
 
 import libsample  # noqa: E402
 import powercut  # noqa: E402
-from firmware.pumpstore import PumpStore  # noqa: E402
+from firmware.store.slots import PumpStore  # noqa: E402
 
 OLD_V, NEW_V = 4, 5
 
@@ -60,7 +60,7 @@ def test_power_cuts_with_a_large_library_and_small_chunks():
 
 def test_first_install_on_an_empty_pump_is_all_or_nothing():
     # Before any library: a cut leaves either no library (refusing) or v1.
-    from firmware.faultstorage import Medium, PowerCut, cut_points
+    from firmware.store.faultstorage import Medium, PowerCut, cut_points
 
     lib = libsample.make_library(1)
     trace = powercut.trace_of(Medium(), lambda ps: ps.install(lib))

@@ -4,7 +4,7 @@
 # verdict), then "OK ed25519_agree".
 import sys
 
-from firmware import ed25519
+from firmware.release import ed25519
 
 
 def unhex(s):

@@ -5,7 +5,7 @@
 # Runs under CPython and MicroPython (tests/mpy is on MICROPYPATH).
 import hashlib
 
-from firmware import container
+from firmware.library import container
 
 DEFAULT_BODY_LEN = 6 * 1024  # about the size of a compiled single-drug library
 

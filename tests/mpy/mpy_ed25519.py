@@ -1,6 +1,7 @@
 # Ed25519 and SHA-512 on the MicroPython unix port: RFC 8032 section 7.1
 # test vectors, FIPS 180-4 known answers, encodings RFC 8032 rejects.
-from firmware import ed25519, sha512
+from firmware.release import ed25519
+from firmware.release import sha512
 
 # RFC 8032 section 7.1: TEST 1, TEST 2, TEST 3 and TEST SHA(abc).
 VECTORS = (

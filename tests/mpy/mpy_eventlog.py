@@ -1,10 +1,10 @@
 # The event log's tamper evidence under MicroPython (issue 4): every byte
 # edit, every deletion and swap of records is detected; a torn last record is
 # dropped at boot with earlier records kept; roll-off keeps the chain valid.
-from firmware import logrec
+from firmware.store import logrec
 from firmware.errors import LogCorruptError
-from firmware.eventlog import EventLog
-from firmware.faultstorage import TORN, Cut, FaultStorage, PowerCut
+from firmware.store.eventlog import EventLog
+from firmware.store.faultstorage import TORN, Cut, FaultStorage, PowerCut
 
 
 def raises(data):

@@ -4,10 +4,12 @@
 # chunk and a retransmitted END), LOG, and a rollback refused.
 import os
 
-from firmware import link, logrec, trust
-from firmware.faultstorage import FaultStorage
+from firmware.link import frames as link
+from firmware.store import logrec
+from firmware.release import trust
+from firmware.store.faultstorage import FaultStorage
 from firmware.pump import Pump
-from firmware.pumpserve import PumpServer
+from firmware.link.server import PumpServer
 
 import hashlib
 

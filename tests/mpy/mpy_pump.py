@@ -3,9 +3,10 @@
 # is installed on real files, then programmings are checked and logged.
 import os
 
-from firmware import logrec, trust
+from firmware.store import logrec
+from firmware.release import trust
 from firmware.pump import Pump
-from firmware.storage import FileStorage
+from firmware.store.storage import FileStorage
 
 LIB = os.getenv("DRUGLIB_RELEASED_LIBRARY")
 TRUST = os.getenv("DRUGLIB_TRUST")

@@ -7,9 +7,9 @@
 import os
 
 import libsample
-from firmware.eventlog import EventLog
-from firmware.pumpstore import PumpStore
-from firmware.storage import FileStorage
+from firmware.store.eventlog import EventLog
+from firmware.store.slots import PumpStore
+from firmware.store.storage import FileStorage
 
 BLOCK = 512
 NBLOCKS = 128

@@ -3,7 +3,7 @@
 # Same library size as the CPython test (libsample.DEFAULT_BODY_LEN).
 import powercut
 import libsample
-from firmware.pumpstore import PumpStore
+from firmware.store.slots import PumpStore
 
 OLD_V, NEW_V = 4, 5
 old = libsample.make_library(OLD_V)

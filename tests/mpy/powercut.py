@@ -10,10 +10,10 @@
 # After the last reboot: a valid library is active, byte-for-byte OLD or NEW;
 # the anti-rollback counter never went down and never exceeds the active
 # version; the event log verifies.
-from firmware import commitrec
-from firmware.eventlog import EventLog
-from firmware.faultstorage import FaultStorage, Medium, PowerCut, cut_points
-from firmware.pumpstore import COMMIT, PumpStore
+from firmware.store import commitrec
+from firmware.store.eventlog import EventLog
+from firmware.store.faultstorage import FaultStorage, Medium, PowerCut, cut_points
+from firmware.store.slots import COMMIT, PumpStore
 
 LOG_BYTES = 8192
 

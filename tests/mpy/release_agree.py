@@ -4,7 +4,8 @@
 # verdict ("install", "same" or the error code), then "OK release_agree".
 import sys
 
-from firmware import release, trust
+from firmware.release import verify as release
+from firmware.release import trust
 from firmware.errors import PumpError
 
 lines = sys.stdin.read().split("\n")

@@ -1,0 +1,56 @@
+# Text in, text out: the check contract's framing, shared by both engines
+# (`druglib check --engine cpython|micropython` run this very code).
+from firmware.check import jsontext
+from firmware.check.checker import Result, check, Findings, _verdict
+
+
+def split_requests(text):
+    """One JSON object, or JSON Lines: returns a list of request texts."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    if "\n" in stripped:
+        try:
+            jsontext.loads(stripped)
+            return [stripped]
+        except jsontext.JsonTextError:
+            pass
+        return [line for line in stripped.split("\n") if line.strip()]
+    return [stripped]
+
+
+def check_one(lib, text):
+    try:
+        req = jsontext.loads(text)
+    except jsontext.JsonTextError as e:
+        f = Findings()
+        f.add("REQ_MALFORMED", e.message)
+        return _verdict(f, [])
+    return check(lib, req)
+
+
+def result_json(result):
+    return jsontext.dumps(jsontext.OrderedObject([
+        ("verdict", result.verdict),
+        ("findings", [jsontext.OrderedObject([("code", c), ("severity", s), ("message", m)])
+                      for c, s, m in result.findings]),
+    ]))
+
+
+def iter_results(lib, text):
+    """All requests in `text` -> one JSON result line each, in order, one at a time."""
+    for t in split_requests(text):
+        yield result_json(check_one(lib, t))
+
+
+def check_text(lib, text):
+    return list(iter_results(lib, text))
+
+
+def no_library_result():
+    f = Findings()
+    f.add("NO_LIBRARY")
+    return _verdict(f, [])
+
+
+__all__ = ["Result", "check_text", "iter_results", "check_one", "result_json", "split_requests", "no_library_result"]

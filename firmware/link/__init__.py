@@ -1,0 +1,2 @@
+# The serial link on the pump: frames (COBS + CRC-32) and the command server
+# (docs/protocol.md).

@@ -1,0 +1,197 @@
+# Serial link framing between host and pump (docs/protocol.md, "Framing";
+# decision record docs/adr/0005-serial-protocol.md). Pure: bytes in, frames
+# out; no I/O, no clock, integers only; runs unchanged under MicroPython.
+#
+# On the wire every frame is   0x00 | COBS(frame) | 0x00
+# and a decoded frame is       type u8 | seq u16 | payload [0..MAX_PAYLOAD] | crc32 u32
+# (big-endian; CRC-32/IEEE, binascii.crc32, over type, seq and payload).
+#
+# COBS (Consistent Overhead Byte Stuffing) removes every 0x00 from the frame,
+# so 0x00 only ever means "frame boundary": a receiver that lost bytes, or saw
+# garbage, is back in step at the next 0x00, whatever the corrupted bytes
+# were. Overhead is at most 1 byte per 254, plus the two delimiters.
+import binascii
+
+from firmware.library.container import pack_u16, pack_u32, u16, u32  # noqa: F401 (re-exported)
+
+MAX_PAYLOAD = 2048
+HEAD_LEN = 3
+CRC_LEN = 4
+MIN_FRAME = HEAD_LEN + CRC_LEN
+MAX_FRAME = HEAD_LEN + MAX_PAYLOAD + CRC_LEN
+MAX_ENCODED = MAX_FRAME + MAX_FRAME // 254 + 1  # longest COBS encoding of a valid frame
+SEQ_MOD = 0x10000
+
+# Fault reasons reported by Decoder.feed (a frame that did not pass)
+F_CRC = "crc"      # well delimited, wrong CRC
+F_COBS = "cobs"    # COBS code byte points past the end
+F_SHORT = "short"  # fewer than MIN_FRAME bytes
+F_LONG = "long"    # more than MAX_ENCODED bytes before a delimiter (bytes dropped up to it)
+
+
+def crc32(data):
+    return binascii.crc32(data) & 0xFFFFFFFF
+
+
+
+
+def cobs_encode(data):
+    out = bytearray()
+    n = len(data)
+    i = 0
+    while True:
+        lim = i + 254
+        if lim > n:
+            lim = n
+        j = i
+        while j < lim and data[j] != 0:
+            j += 1
+        out.append(j - i + 1)
+        out += data[i:j]
+        if j == n:
+            break
+        if data[j] == 0:
+            i = j + 1
+        else:  # 254 non-zero bytes: code 0xFF, no zero implied
+            i = j
+    return bytes(out)
+
+
+def cobs_decode(data):
+    """The decoded bytes, or None if `data` is not a valid COBS encoding."""
+    out = bytearray()
+    n = len(data)
+    i = 0
+    while i < n:
+        code = data[i]
+        if code == 0:
+            return None
+        end = i + code
+        if end > n:
+            return None
+        out += data[i + 1:end]
+        i = end
+        if code < 0xFF and i < n:
+            out.append(0)
+    return bytes(out)
+
+
+class Frame:
+    def __init__(self, ftype, seq, payload):
+        self.ftype = ftype
+        self.seq = seq
+        self.payload = payload
+
+    def __repr__(self):
+        return "Frame(0x%02x, %d, %d bytes)" % (self.ftype, self.seq, len(self.payload))
+
+
+class Fault:
+    """A delimited chunk of bytes that is not a valid frame."""
+
+    def __init__(self, reason, length):
+        self.reason = reason
+        self.length = length
+
+    def __repr__(self):
+        return "Fault(%s, %d)" % (self.reason, self.length)
+
+
+def pack(ftype, seq, payload=b""):
+    """The decoded frame bytes (type, seq, payload, CRC)."""
+    if not 0 <= ftype <= 0xFF or not 0 <= seq < SEQ_MOD:
+        raise ValueError("frame type or sequence out of range")
+    if len(payload) > MAX_PAYLOAD:
+        raise ValueError("payload of %d bytes exceeds %d" % (len(payload), MAX_PAYLOAD))
+    body = bytes((ftype,)) + pack_u16(seq) + bytes(payload)
+    return body + pack_u32(crc32(body))
+
+
+def encode(ftype, seq, payload=b""):
+    """One frame as sent on the wire: 0x00, COBS(frame), 0x00."""
+    return b"\x00" + cobs_encode(pack(ftype, seq, payload)) + b"\x00"
+
+
+def unpack(raw):
+    """A decoded frame's bytes -> Frame, or Fault."""
+    if len(raw) < MIN_FRAME:
+        return Fault(F_SHORT, len(raw))
+    if len(raw) > MAX_FRAME:
+        return Fault(F_LONG, len(raw))
+    end = len(raw) - CRC_LEN
+    if crc32(raw[:end]) != u32(raw, end):
+        return Fault(F_CRC, len(raw))
+    return Frame(raw[0], u16(raw, 1), bytes(raw[HEAD_LEN:end]))
+
+
+class Decoder:
+    """Incremental: feed() any bytes, get back the frames (and faults) they
+    complete. Holds at most MAX_ENCODED bytes; never raises on input."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.discarding = False
+        self.frames = 0
+        self.faults = 0
+
+    def pending(self):
+        """Bytes of an unfinished frame are waiting (for an inter-byte timeout)."""
+        return len(self.buf) > 0 or self.discarding
+
+    def reset(self):
+        """Drop an unfinished frame (inter-byte timeout)."""
+        self.buf = bytearray()
+        self.discarding = False
+
+    def feed(self, data):
+        out = []
+        data = bytes(data)
+        n = len(data)
+        i = 0
+        while i < n:
+            z = data.find(b"\x00", i)
+            end = n if z < 0 else z
+            if not self.discarding:
+                room = MAX_ENCODED - len(self.buf)
+                if end - i > room:
+                    self.buf = bytearray()
+                    self.discarding = True
+                else:
+                    self.buf += data[i:end]
+            if z < 0:
+                break
+            i = z + 1
+            if self.discarding:
+                self.discarding = False
+                self.faults += 1
+                out.append(Fault(F_LONG, MAX_ENCODED))
+                continue
+            if not self.buf:
+                continue  # idle delimiter
+            enc = bytes(self.buf)
+            self.buf = bytearray()
+            raw = cobs_decode(enc)
+            item = Fault(F_COBS, len(enc)) if raw is None else unpack(raw)
+            if isinstance(item, Frame):
+                self.frames += 1
+            else:
+                self.faults += 1
+            out.append(item)
+        return out
+
+
+# --- message types (docs/protocol.md, "Commands") ---
+PROTO_VERSION = 1
+INFO = 0x01
+BEGIN = 0x02
+DATA = 0x03
+END = 0x04
+ABORT = 0x05
+LOG = 0x06
+CHECK = 0x07
+OK = 0x80      # response bit: OK response type = request type | OK
+ERR = 0xFF     # error response: fields {code, message, ...}, seq of the request
+NAK = 0xFE     # "a frame failed its CRC/COBS/length": retransmit now; seq 0, payload = reason
+NAMES = {INFO: "INFO", BEGIN: "BEGIN", DATA: "DATA", END: "END", ABORT: "ABORT", LOG: "LOG",
+         CHECK: "CHECK", ERR: "ERR", NAK: "NAK"}
+BEGIN_RESTART = 0x01  # BEGIN flag: discard any partial transfer, start at offset 0

@@ -1,0 +1,357 @@
+# The pump's command server on the serial link (docs/protocol.md). Pure-ish:
+# bytes in (feed), bytes out (returned), over a Pump and its storage; no
+# serial port, no clock (the shell calls idle() after an inter-byte timeout).
+#
+# A library push is received into a staging file on the pump's own storage
+# (STAGE, described by STAGE_META), then installed from there by
+# Pump.install, which streams it into the inactive slot and commits
+# atomically (docs/storage.md). So the link never holds more than one frame
+# in RAM, a power cut or a broken link during the transfer leaves the active
+# library untouched, and a transfer resumes where it stopped, even after the
+# pump restarted.
+import hashlib
+
+from firmware.link import frames as link
+from firmware.store import logrec
+from firmware.check.batch import result_json
+from firmware.errors import PumpError
+from firmware.store.eventlog import LOG as LOG_FILE
+from firmware.store.storage import CHUNK, reader
+
+STAGE = "push.part"
+STAGE_META = "push.meta"
+META_MAGIC = b"PSHM"
+META_LEN = 4 + 4 + 32 + 4
+MAX_LIBRARY = 1048576  # largest library a push may announce
+LOG_DATA_MAX = 768  # log bytes per LOG response (fields are limited to logrec.MAX_PAYLOAD)
+NAK_CREDIT_MAX = 2 * link.MAX_ENCODED  # received bytes a burst of NAKs may draw on
+
+
+# --- link-level errors (stable codes, docs/protocol.md "Error codes") ---
+class LinkRequestError(PumpError):
+    """A request the pump cannot parse (unknown type, wrong payload length)."""
+    code = "LINK_BAD_REQUEST"
+
+
+class LinkTooLargeError(PumpError):
+    """An answer that does not fit in one frame."""
+    code = "LINK_TOO_LARGE"
+
+
+class TransferError(PumpError):
+    """A library transfer is out of step (no transfer, gap, range, digest)."""
+    code = "XFER_ERROR"
+
+    def __init__(self, code, message, have=None):
+        super().__init__(message)
+        self.code = code
+        self.have = have
+
+
+XFER_NONE = "XFER_NONE"              # DATA/END without a transfer in progress
+XFER_MISMATCH = "XFER_MISMATCH"      # END (or a repeated DATA) for another library than the one announced
+XFER_GAP = "XFER_GAP"                # DATA offset is not where the pump is (field `have` says where)
+XFER_RANGE = "XFER_RANGE"            # DATA past the announced length
+XFER_INCOMPLETE = "XFER_INCOMPLETE"  # END before all bytes arrived
+XFER_DIGEST = "XFER_DIGEST"          # received bytes do not hash to the announced SHA-256 (discarded)
+XFER_TOO_LARGE = "XFER_TOO_LARGE"    # BEGIN announces 0 bytes or more than MAX_LIBRARY
+LINK_TOO_LARGE = "LINK_TOO_LARGE"    # a response would not fit in one frame
+
+# requests that change state: a retransmission (same seq, same bytes) gets the
+# cached response and is never executed twice
+_MUTATING = (link.BEGIN, link.DATA, link.END, link.ABORT, link.CHECK)
+
+
+def _meta_encode(total, sha):
+    body = META_MAGIC + link.pack_u32(total) + sha
+    return body + link.pack_u32(link.crc32(body))
+
+
+def _meta_decode(b):
+    if len(b) != META_LEN or b[:4] != META_MAGIC:
+        return None
+    if link.crc32(b[:META_LEN - 4]) != link.u32(b, META_LEN - 4):
+        return None
+    return link.u32(b, 4), bytes(b[8:40])
+
+
+class PumpServer:
+    def __init__(self, pump, pump_id=""):
+        self.pump = pump
+        self.st = pump.store.st
+        self.pump_id = pump_id
+        self.dec = link.Decoder()
+        self.last = None  # (seq, type, crc of payload, encoded response)
+        self.naks = 0
+        self.nak_credit = 0
+        self.xfer = None  # (total, sha256) of the transfer in progress
+        self.have = 0
+        self._load_transfer()
+
+    # --- bytes in, bytes out ---
+    def feed(self, data):
+        out = []
+        # NAK budget (docs/protocol.md, "Framing"): the pump never sends more
+        # NAK bytes than it received, so garbage on the line (an attacker's
+        # 2-byte fragments drew 14-byte NAKs: 7x their bandwidth) can never
+        # make the pump's answers fall behind the line.
+        self.nak_credit = min(self.nak_credit + len(data), NAK_CREDIT_MAX)
+        for item in self.dec.feed(data):
+            if isinstance(item, link.Frame):
+                if item.ftype & link.OK:
+                    # An answer, ERR or NAK is never a request: the line echoes
+                    # (loopback plug, RS-485 echo, two pumps cabled together).
+                    # Answering it made the pump talk to itself forever; the
+                    # pump never speaks unasked (docs/protocol.md).
+                    continue
+                out.append(self.handle(item))
+            elif item.reason != link.F_SHORT:  # short fragments are line noise: no answer
+                nak = link.encode(link.NAK, 0, item.reason.encode())
+                if self.nak_credit >= len(nak):
+                    self.nak_credit -= len(nak)
+                    self.naks += 1
+                    out.append(nak)
+        return b"".join(out)
+
+    def idle(self):
+        """Inter-byte timeout: forget an unfinished frame."""
+        self.dec.reset()
+
+    def handle(self, frame):
+        key = (frame.seq, frame.ftype, link.crc32(frame.payload))
+        if self.last is not None and self.last[0] == key:
+            return self.last[1]  # a retransmission: answer again, never apply twice
+        try:
+            rtype, fields = self._dispatch(frame.ftype, frame.payload)
+        except PumpError as e:
+            rtype, fields = link.ERR, {"code": e.code, "message": e.message[:200]}
+            have = getattr(e, "have", None)
+            if have is not None:
+                fields["have"] = have
+        except MemoryError:  # no room to format a message: a constant one
+            rtype, fields = link.ERR, {"code": PumpError.code, "message": "out of memory"}
+        except Exception as e:  # never let a request crash the pump's link
+            rtype, fields = link.ERR, {"code": PumpError.code, "message": ("internal error: %r" % e)[:200]}
+        try:  # CHECK answers with the result text itself, the others with fields
+            payload = fields if isinstance(fields, bytes) else logrec.encode_fields(fields)
+        except ValueError:  # fields over logrec.MAX_PAYLOAD
+            payload = None
+        if payload is None or len(payload) > link.MAX_PAYLOAD:
+            payload = logrec.encode_fields({"code": LINK_TOO_LARGE, "message": "response too large for one frame"})
+            rtype = link.ERR
+        resp = link.encode(rtype, frame.seq, payload)
+        if frame.ftype in _MUTATING:
+            self.last = (key, resp)
+        return resp
+
+    def _dispatch(self, ftype, p):
+        if ftype == link.INFO:
+            _empty(ftype, p)
+            return link.INFO | link.OK, self.info()
+        if ftype == link.BEGIN:
+            if len(p) != 37:
+                raise LinkRequestError("BEGIN needs 37 bytes, got %d" % len(p))
+            return link.BEGIN | link.OK, self.begin(link.u32(p, 0), bytes(p[4:36]), p[36])
+        if ftype == link.DATA:
+            if len(p) < 5:
+                raise LinkRequestError("DATA needs an offset and at least one byte")
+            return link.DATA | link.OK, self.data(link.u32(p, 0), p[4:])
+        if ftype == link.END:
+            if len(p) != 36:
+                raise LinkRequestError("END needs 36 bytes, got %d" % len(p))
+            return link.END | link.OK, self.end(link.u32(p, 0), bytes(p[4:36]))
+        if ftype == link.ABORT:
+            _empty(ftype, p)
+            self._clear()
+            return link.ABORT | link.OK, {}
+        if ftype == link.LOG:
+            if len(p) != 6:
+                raise LinkRequestError("LOG needs 6 bytes, got %d" % len(p))
+            return link.LOG | link.OK, self.log_chunk(link.u32(p, 0), link.u16(p, 4))
+        if ftype == link.CHECK:
+            try:
+                text = bytes(p).decode("utf-8")
+            except Exception:
+                raise LinkRequestError("CHECK payload is not UTF-8 text")
+            # ONE programming per CHECK (docs/protocol.md, "CHECK"): the text is
+            # never split into JSON Lines. Splitting let one 2 KB frame check
+            # and log ~700 programmings (rolling the install records off the
+            # event log) and then answer LINK_TOO_LARGE. JSON Lines text is
+            # now one malformed programming: rejected, logged once.
+            result = self.pump.check(text)
+            payload = _result_payload(result)
+            if len(payload) > link.MAX_PAYLOAD:
+                raise LinkTooLargeError("the result of %d findings does not fit in one frame (verdict %s); "
+                                        "the check is logged" % (len(result.findings), result.verdict))
+            return link.CHECK | link.OK, payload
+        raise LinkRequestError("unknown request type 0x%02x" % ftype)
+
+    # --- INFO ---
+    def info(self):
+        pump = self.pump
+        lib = pump.lib
+        log = pump.log
+        return {"proto": link.PROTO_VERSION, "pump_id": self.pump_id,
+                "state": "ok" if lib is not None else "no-library",
+                "library": lib["library_name"] if lib is not None else "",
+                "version": pump.store.version() if lib is not None else 0,
+                "counter": pump.store.counter, "fault": pump.fault or "",
+                "log_seq": log.seq, "log_size": log.size or 0,
+                "max_payload": link.MAX_PAYLOAD,
+                "transfer_have": self.have if self.xfer is not None else 0}
+
+    # --- PUSH: BEGIN / DATA / END into the staging file, then install ---
+    def _load_transfer(self):
+        self.xfer = None
+        self.have = 0
+        try:
+            if self.st.exists(STAGE_META):
+                self.xfer = _meta_decode(self.st.read(STAGE_META, 0, META_LEN + 1))
+            if self.xfer is not None:
+                self.have = self.st.size(STAGE) if self.st.exists(STAGE) else 0
+                if self.have > self.xfer[0]:
+                    self._clear()
+        except PumpError:
+            self.xfer = None
+            self.have = 0
+
+    def _clear(self):
+        self.st.remove(STAGE)
+        self.st.remove(STAGE_META)
+        self.st.sync()
+        self.xfer = None
+        self.have = 0
+
+    def _stage_sha(self, n):
+        h = hashlib.sha256()
+        read = reader(self.st, STAGE, CHUNK)
+        left = n
+        while left:
+            b = read(min(CHUNK, left))
+            if not b:
+                break
+            h.update(b)
+            left -= len(b)
+        return h.digest()
+
+    def begin(self, total, sha, flags):
+        if total == 0 or total > MAX_LIBRARY:
+            raise TransferError(XFER_TOO_LARGE, "a library of %d bytes cannot be pushed (1 to %d)"
+                                % (total, MAX_LIBRARY))
+        if flags & link.BEGIN_RESTART or self.xfer != (total, sha):
+            # a new transfer: forget the old one first, then announce the new
+            self._clear()
+            self.st.write(STAGE_META, _meta_encode(total, sha))
+            self.st.write(STAGE, b"")
+            self.st.sync()
+            self.xfer = (total, sha)
+            self.have = 0
+        return {"have": self.have, "prefix_sha256": self._stage_sha(self.have)}
+
+    def _need_xfer(self):
+        if self.xfer is None:
+            raise TransferError(XFER_NONE, "no library transfer in progress (send BEGIN)")
+
+    def data(self, offset, chunk):
+        self._need_xfer()
+        total = self.xfer[0]
+        end = offset + len(chunk)
+        if end > total:
+            raise TransferError(XFER_RANGE, "bytes %d..%d are past the announced length %d"
+                                % (offset, end, total), self.have)
+        if offset == self.have:
+            try:
+                self.st.append(STAGE, chunk)
+            except PumpError:
+                # A failed append may have written a prefix of the chunk (the
+                # storage contract). Those bytes are the right ones at the right
+                # offsets: take `have` from the file, so the host goes on from
+                # there (BEGIN, XFER_GAP) instead of every later chunk landing
+                # out of place and the transfer ending in XFER_DIGEST.
+                self._resync_have()
+                raise
+            self.have = end
+        elif end <= self.have:  # a repeat of bytes already received: must be the same bytes
+            if self.st.read(STAGE, offset, len(chunk)) != bytes(chunk):
+                raise TransferError(XFER_MISMATCH, "bytes at offset %d differ from those received before"
+                                    % offset, self.have)
+        else:
+            raise TransferError(XFER_GAP, "expected offset %d, got %d" % (self.have, offset), self.have)
+        return {"have": self.have}
+
+    def _resync_have(self):
+        try:
+            size = self.st.size(STAGE) if self.st.exists(STAGE) else 0
+        except PumpError:
+            return
+        if self.xfer is not None and size <= self.xfer[0]:
+            self.have = size
+
+    def end(self, total, sha):
+        self._need_xfer()
+        if self.xfer != (total, sha):
+            raise TransferError(XFER_MISMATCH, "END names another library than the transfer in progress",
+                                self.have)
+        if self.have != total:
+            raise TransferError(XFER_INCOMPLETE, "received %d of %d bytes" % (self.have, total), self.have)
+        if self._stage_sha(total) != sha:
+            self._clear()
+            raise TransferError(XFER_DIGEST, "received bytes do not match the announced SHA-256; "
+                                "transfer discarded", 0)
+        try:
+            result = self.pump.install(reader(self.st, STAGE, CHUNK))
+        finally:
+            self._clear()  # installed, same or rejected: the staged copy is done with
+        return {"status": result["status"], "version": result["version"], "previous": result["previous"]}
+
+    # --- LOG ---
+    def log_chunk(self, offset, n):
+        log = self.pump.log
+        size = self.st.size(LOG_FILE) if self.st.exists(LOG_FILE) else 0
+        n = min(n, LOG_DATA_MAX)
+        data = self.st.read(LOG_FILE, offset, n) if offset < size else b""
+        return {"size": size, "seq": log.seq, "chain": bytes(log.chain), "data": data}
+
+
+def _empty(ftype, p):
+    if len(p):
+        raise LinkRequestError("%s takes no payload, got %d bytes" % (link.NAMES.get(ftype, ftype), len(p)))
+
+
+def _result_payload(result):
+    """A CHECK result as the UTF-8 JSON text of the check contract, in one frame.
+
+    A programming wrong in many ways has a result longer than a frame; before,
+    the pump checked and logged it but answered LINK_TOO_LARGE, so the host
+    never saw the verdict. The verdict, every finding's code and severity are
+    always sent whole; only if the text does not fit are the messages
+    shortened (ending in "..."; the full text of each code is in
+    docs/reason-codes.md). If even that cannot fit (hundreds of findings),
+    handle() answers LINK_TOO_LARGE; the check is in the event log."""
+    text = result_json(result).encode("utf-8")
+    if len(text) <= link.MAX_PAYLOAD:
+        return text
+    findings = result.findings
+    fixed = len(result_json(_Shown(result.verdict, [(c, s, "") for c, s, m in findings])).encode("utf-8"))
+    room = (link.MAX_PAYLOAD - fixed) // max(1, len(findings)) - 4
+    if room < 4:
+        return text  # too large whatever we do: LINK_TOO_LARGE
+    while room >= 4:
+        short = [(c, s, _clip(m, room)) for c, s, m in findings]
+        text = result_json(_Shown(result.verdict, short)).encode("utf-8")
+        if len(text) <= link.MAX_PAYLOAD:
+            return text
+        room -= 8  # escapes and multi-byte characters took more than counted
+    return text
+
+
+def _clip(message, n):
+    return message if len(message) <= n else message[:n - 3] + "..."
+
+
+class _Shown:
+    """A result as sent (the shape result_json reads)."""
+
+    def __init__(self, verdict, findings):
+        self.verdict = verdict
+        self.findings = findings

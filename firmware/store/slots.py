@@ -1,0 +1,282 @@
+# Library storage on the pump: atomic A/B install, boot-time selection and
+# repair, anti-rollback counter, integrity self-test (issue 4, deliverable 2;
+# design and safety argument in docs/adr/0003-atomic-install.md, files and
+# algorithms in docs/storage.md).
+#
+# Files: SLOTS[0], SLOTS[1] hold raw library containers; COMMIT names the
+# active slot, its SHA-256 and the anti-rollback counter (firmware/store/commitrec.py).
+# Install never touches the slot COMMIT names; it becomes visible only through
+# the atomic rename COMMIT_TMP -> COMMIT. Pure over the storage interface.
+import hashlib
+
+from firmware.store import commitrec
+from firmware.library import container
+from firmware.errors import (LibraryFormatError, NoLibraryError, PumpError, RollbackError,
+                             SelfTestError, StorageError)
+from firmware.store.storage import CHUNK, bytes_reader, reader
+
+SLOTS = ("slot0.lib", "slot1.lib")
+COMMIT = "commit.rec"
+COMMIT_TMP = "commit.tmp"
+
+OK = "ok"
+NO_LIBRARY = "no-library"
+
+
+class Verdict:
+    """What a verifier returns: the library's version and "install" or "same"
+    (the shape of firmware/release/verify.py's result)."""
+
+    def __init__(self, version, status):
+        self.version = version
+        self.status = status
+
+
+def default_verify(c, installed_version):
+    """Structure and digest were checked by container.scan; this adds
+    anti-rollback. The shell replaces it with
+    `lambda c, v: release.verify_release(c, trust, v)` (one line)."""
+    v = c.header.library_version
+    if v < installed_version:
+        raise RollbackError("library version %d is older than installed version %d" % (v, installed_version))
+    return Verdict(v, "same" if v == installed_version else "install")
+
+
+class PumpStore:
+    def __init__(self, storage, log=None, chunk=CHUNK):
+        self.st = storage
+        self.log = log
+        self.chunk = chunk
+        self.commit = None  # the COMMIT record in force (None: never installed or unreadable)
+        self.active = None  # == self.commit once its slot verified; None: refuse programming
+        self.counter = 0  # anti-rollback floor
+        self.fault = NoLibraryError.code
+        self.booted = False
+        self.incoming = 0  # version of the library being received (for the log)
+
+    # --- boot (issue 4: pick the newest slot that verifies, repair, self-test) ---
+    def boot(self):
+        """Returns a report dict: state, version, counter, code, repair, log."""
+        self.booted = True
+        log_repair = self.log.recover() if self.log is not None else None
+        cur, cur_bad = self._load(COMMIT)
+        repair = None
+        if self.st.exists(COMMIT_TMP):
+            # An interrupted commit. Candidates are COMMIT_TMP (seq n+1) and
+            # COMMIT (seq n): take the newest one whose slot verifies.
+            tmp, _ = self._load(COMMIT_TMP)
+            floor = cur.counter if cur is not None else (self._slot_floor() if cur_bad else 0)
+            if (tmp is not None and (cur is None or tmp.seq == cur.seq + 1)
+                    and tmp.counter >= floor and self._matches(tmp) is None):
+                self.st.rename(COMMIT_TMP, COMMIT)
+                cur, cur_bad, repair = tmp, False, "rolled-forward"
+            else:
+                self.st.remove(COMMIT_TMP)
+                repair = "rolled-back"
+            self.st.sync()
+        self.commit = cur
+        self.active = None
+        if cur is None:
+            self.counter = self._slot_floor() if cur_bad else 0
+            self.fault = StorageError.code if cur_bad else NoLibraryError.code
+        else:
+            self.counter = cur.counter
+            why = self._matches(cur)
+            if why is None and cur.version < cur.counter:
+                why = "active version %d is below the anti-rollback counter %d" % (cur.version, cur.counter)
+            if why is None:
+                self.active = cur
+                self.fault = None
+            else:
+                self.fault = SelfTestError.code
+                if self.log is not None:
+                    self.log.selftest_failed(SelfTestError.code, why)
+        state = OK if self.active is not None else NO_LIBRARY
+        if self.log is not None:
+            self.log.boot(state, self.version(), self.fault or "")
+        return {"state": state, "version": self.version(), "counter": self.counter,
+                "code": self.fault, "repair": repair, "log": log_repair}
+
+    def _load(self, name):
+        """(Commit or None, True if the file exists but is not a valid record)."""
+        if not self.st.exists(name):
+            return None, False
+        c = commitrec.decode(self.st.read(name, 0, commitrec.LENGTH + 1))
+        return c, c is None
+
+    def _slot_floor(self):
+        """COMMIT unreadable (media fault, never a power cut): the counter is
+        at least the highest version any slot header claims (fail safe)."""
+        floor = 0
+        for name in SLOTS:
+            if self.st.exists(name):
+                try:
+                    floor = max(floor, container.parse_header(self.st.read(name, 0, container.HEADER_LEN))
+                                .library_version)
+                except LibraryFormatError:
+                    pass
+        return floor
+
+    def _scan(self, name):
+        """Re-read a slot in bounded chunks: (Container, length, SHA-256 of the
+        file). Raises LibraryFormatError/DigestError/StorageError."""
+        h = hashlib.sha256()
+        n = [0]
+        base = reader(self.st, name, self.chunk)
+
+        def read(k):
+            b = base(k)
+            h.update(b)
+            n[0] += len(b)
+            return b
+
+        c = container.scan(read, self.chunk)
+        return c, n[0], h.digest()
+
+    def _matches(self, rec):
+        """None if the slot `rec` names holds exactly the library it records,
+        else the reason it does not."""
+        name = SLOTS[rec.slot]
+        if not self.st.exists(name):
+            return "slot %d is empty" % rec.slot
+        try:
+            c, length, digest = self._scan(name)
+        except PumpError as e:
+            return "slot %d: %s" % (rec.slot, e.message)
+        if length != rec.lib_len or digest != rec.lib_sha256:
+            return "slot %d does not match its commit record" % rec.slot
+        if c.header.library_version != rec.version:
+            return "slot %d holds version %d, commit says %d" % (rec.slot, c.header.library_version, rec.version)
+        return None
+
+    # --- queries used by the checker and the shell ---
+    def version(self):
+        return self.active.version if self.active is not None else 0
+
+    def require(self):
+        """The active Commit; with no valid library every programming is
+        refused (issue 4: NO_LIBRARY)."""
+        if self.active is None:
+            raise NoLibraryError("no valid drug library is installed (%s); programming refused"
+                                 % (self.fault or NoLibraryError.code))
+        return self.active
+
+    def library_reader(self):
+        """A bounded-chunk `read(n)` over the active library's bytes."""
+        return reader(self.st, SLOTS[self.require().slot], self.chunk)
+
+    def library_bytes(self):
+        a = self.require()
+        return self.st.read(SLOTS[a.slot], 0, a.lib_len)
+
+    def selftest(self):
+        """Re-hash the active library and compare with its commit record (at
+        boot and periodically). On failure the pump refuses programming."""
+        a = self.require()
+        why = self._matches(a)
+        if why is not None:
+            self.active = None
+            self.fault = SelfTestError.code
+            if self.log is not None:
+                self.log.selftest_failed(SelfTestError.code, why)
+            raise SelfTestError("drug library failed its integrity self-test: " + why)
+        return a.version
+
+    # --- install (issue 4: inactive slot, verify there, one atomic commit) ---
+    def _target_slot(self):
+        """The slot install writes: never the one COMMIT names."""
+        return 1 - self.commit.slot if self.commit is not None else 0
+
+    def install(self, source, verify=None):
+        """Install a library from bytes or a `read(n) -> bytes` stream.
+
+        Returns {"status": "installed" | "same", "version", "previous"}.
+        Raises the verifier's PumpError (logged as a rejected install) leaving
+        the active library and the counter unchanged."""
+        if not self.booted:
+            self.boot()
+        verify = verify or default_verify
+        read = source if callable(source) else bytes_reader(source)
+        previous = self.version()
+        installed = self.active.version if self.active is not None else self.counter
+        self.incoming = 0
+        slot = self._target_slot()
+        try:
+            self._receive(read, SLOTS[slot], installed)
+            self.st.sync()
+            c, length, digest = self._scan(SLOTS[slot])  # verify it THERE, as stored
+            c.stored_as = SLOTS[slot]  # lets a verifier read the staged bytes back
+            result = verify(c, installed)
+            if result.version != c.header.library_version:
+                raise LibraryFormatError("verifier and header disagree on the version")
+            version = result.version
+            if version < self.counter:  # defence in depth: never commit below the counter
+                raise RollbackError("library version %d is below the anti-rollback counter %d"
+                                    % (version, self.counter))
+        except PumpError as e:
+            self._discard(slot)
+            if self.log is not None:
+                self.log.install_rejected(self.incoming, e.code, e.message)
+            raise
+        if result.status == "same" and self.active is not None:
+            self._discard(slot)
+            if self.log is not None:
+                self.log.install(version, previous, "same")
+            return {"status": "same", "version": version, "previous": previous}
+        seq = self.commit.seq + 1 if self.commit is not None else 1
+        rec = commitrec.Commit(seq, slot, version, max(self.counter, version), length, digest)
+        # The commit: one atomic rename (docs/adr/0003). Before it the old
+        # library is active; after it the new one is.
+        self.st.write(COMMIT_TMP, commitrec.encode(rec))
+        self.st.sync()
+        self.st.rename(COMMIT_TMP, COMMIT)
+        self.st.sync()
+        self.commit = self.active = rec
+        self.counter = rec.counter
+        self.fault = None
+        if self.log is not None:
+            self.log.install(version, previous, "installed")
+        return {"status": "installed", "version": version, "previous": previous}
+
+    def _discard(self, slot):
+        """Drop an uncommitted copy from the inactive slot so no unverified
+        header can later raise the counter floor (_slot_floor)."""
+        try:
+            if self.st.exists(SLOTS[slot]):
+                self.st.remove(SLOTS[slot])
+        except PumpError:
+            pass
+
+    def _receive(self, read, name, installed):
+        """Stream the container into slot `name` in chunks of at most
+        self.chunk bytes (never the whole library in RAM)."""
+        head = _read_exact(read, container.HEADER_LEN)
+        h = container.parse_header(head)
+        self.incoming = h.library_version
+        if h.library_version < installed:  # early: spare the flash a doomed write
+            raise RollbackError("library version %d is older than installed version %d"
+                                % (h.library_version, installed))
+        self.st.write(name, head)
+        left = h.body_len
+        while left:
+            part = read(min(self.chunk, left))
+            if not part:
+                raise LibraryFormatError("library truncated inside its body")
+            self.st.append(name, part)
+            left -= len(part)
+        count = _read_exact(read, 1)
+        if count[0] > container.MAX_SIGS:
+            raise LibraryFormatError("%d signatures, at most %d allowed" % (count[0], container.MAX_SIGS))
+        self.st.append(name, count + _read_exact(read, count[0] * container.SIG_ENTRY_LEN))
+        if read(1):
+            raise LibraryFormatError("bytes after the signature block")
+
+
+def _read_exact(read, n):
+    out = b""
+    while len(out) < n:
+        part = read(n - len(out))
+        if not part:
+            raise LibraryFormatError("library truncated: expected %d more bytes" % (n - len(out)))
+        out += part
+    return out

@@ -1,0 +1,1 @@
+"""`druglib`: the command table (main.py) and one thin module per command."""

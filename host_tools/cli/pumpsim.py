@@ -1,0 +1,75 @@
+"""`druglib pumpsim`: a simulated pump (the real firmware under MicroPython) on a pseudo-terminal.
+
+    druglib pumpsim --state DIR --trust TRUST.json [--baud N] [--drop P] [--corrupt P] [--seed S]
+                    [--id PUMP_ID] [--echo] [--json]
+
+Prints the port (e.g. /dev/pts/7; with --json one JSON line with the port,
+process ids and settings) once the pump has booted, then runs until SIGTERM,
+SIGINT (Ctrl-C) or until the firmware stops. Details: docs/protocol.md.
+"""
+import json
+import os
+import signal
+
+from host_tools.errors import DruglibError, UsageError
+from host_tools.link.pumpsim import PumpSim
+
+
+def _probability(text):
+    try:
+        p = float(text)
+    except ValueError:
+        raise UsageError("a probability must be a number from 0 to 0.5, not %r" % text) from None
+    if not 0.0 <= p <= 0.5:
+        raise UsageError("a probability must be from 0 to 0.5, not %s" % text)
+    return p
+
+
+def configure(p):
+    p.add_argument("--state", required=True, metavar="DIR", help="the pump's storage folder (created if missing)")
+    p.add_argument("--trust", required=True, metavar="TRUST.json", help="the pump's trust store")
+    p.add_argument("--baud", type=int, default=115200, help="line speed to simulate (default 115200)")
+    p.add_argument("--drop", default="0", metavar="P", help="probability that a byte is lost (each direction)")
+    p.add_argument("--corrupt", default="0", metavar="P", help="probability that a byte has one bit flipped")
+    p.add_argument("--seed", type=int, metavar="S", help="seed of the fault generator (default: random, printed)")
+    p.add_argument("--id", dest="pump_id", metavar="PUMP_ID", help="pump identity (default: made at first boot)")
+    p.add_argument("--echo", action="store_true", help="a loopback plug instead of the pump (link tests)")
+    p.add_argument("--json", action="store_true", help="print the port and settings as one JSON line")
+
+
+def run(args):
+    if not 300 <= args.baud <= 4000000:
+        raise UsageError("--baud must be from 300 to 4000000")
+    drop, corrupt = _probability(args.drop), _probability(args.corrupt)
+    if not os.path.isfile(args.trust):
+        raise UsageError("trust store %s does not exist" % args.trust)
+    parent = os.path.dirname(os.path.abspath(args.state))
+    if not os.path.isdir(parent):
+        raise UsageError("folder %s does not exist" % parent)
+    if os.path.exists(args.state) and not os.path.isdir(args.state):
+        raise UsageError("--state %s is not a folder" % args.state)
+    sim = PumpSim(args.state, args.trust, args.baud, drop, corrupt, args.seed, args.pump_id, args.echo)
+    stop = sim.stop
+    old = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        info = sim.start()
+        if args.json:
+            print(json.dumps(info), flush=True)
+        else:
+            print(info["port"], flush=True)
+            sim.log("pump %s ready on %s (library version %d, %s); %d baud, drop %g, corrupt %g, seed %d; "
+                    "Ctrl-C to stop" % (info["pump_id"], info["port"], info["version"], info["state"], args.baud,
+                                        drop, corrupt, sim.seed))
+        sim.wait()
+        exited = sim.firmware_exit()
+        status = sim.close()
+    finally:
+        if sim.master is not None:
+            sim.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+    if exited is not None and exited != 0:
+        raise DruglibError("the simulated pump's firmware stopped (exit status %s)" % exited)
+    if not args.json:
+        sim.log("stopped (firmware exit status %s)" % status)
+    return 0

@@ -1,0 +1,115 @@
+"""`druglib push`: install a released library on one or more pumps over serial.
+
+    druglib push --port URL [--port URL ...] LIB [--baud N] [--json]
+
+The pump is the authority: it verifies the two-person release and refuses
+rollbacks; this command reports its verdict per pump (installed / same /
+rejected with the device code / failed) and exits 0 only if every pump ended
+with the library installed or already running it. Pumps are loaded at the
+same time, one thread each, with a progress bar per pump on a terminal.
+"""
+import json
+import sys
+import threading
+
+from host_tools.errors import UsageError
+from host_tools.library.files import read_bytes
+from host_tools.link.client import DEFAULT_BAUD, VERIFY_PREFIXES, DeviceError, PumpLink
+from host_tools.errors import LinkError
+
+OK_OUTCOMES = ("installed", "same")
+
+
+def configure(p):
+    p.add_argument("library", metavar="LIB", help="released library file")
+    p.add_argument("--port", action="append", required=True, metavar="URL",
+                   help="serial port or pyserial URL of a pump (repeat for several pumps)")
+    p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="line speed (default 115200)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def push_one(port, blob, baud, bar=None):
+    """One pump: -> result dict (never raises for a pump's or a link's failure)."""
+    res = {"port": port, "pump_id": None, "outcome": "failed", "version": None, "previous": None,
+           "code": None, "message": "", "resumed_from": 0, "retransmissions": 0}
+    link = None
+    try:
+        link = PumpLink(port, baud)
+        info = link.info()
+        res["pump_id"] = info.get("pump_id")
+        res["previous"] = info.get("version")
+        progress = None
+        if bar is not None:
+            def progress(have):
+                bar.update(have - bar.n)
+        r = link.push(blob, progress=progress)
+        res.update(outcome=r["status"], version=r["version"], resumed_from=r.get("resumed_from", 0))
+        if r.get("previous") is not None:
+            res["previous"] = r["previous"]
+    except DeviceError as e:
+        res.update(outcome="rejected" if e.code.startswith(VERIFY_PREFIXES) else "failed",
+                   code=e.code, message=e.message)
+    except LinkError as e:
+        res.update(outcome="failed", code="LINK", message=str(e))
+    except Exception as e:  # a bug must not take the other pumps down
+        res.update(outcome="failed", code="INTERNAL", message="%s: %s" % (type(e).__name__, e))
+    finally:
+        if link is not None:
+            res["retransmissions"] = link.stats["retransmissions"]
+            link.close()
+    return res
+
+
+def _line(r):
+    who = r["port"] + (" (%s)" % r["pump_id"] if r["pump_id"] else "")
+    if r["outcome"] == "installed":
+        extra = ", resumed at byte %d" % r["resumed_from"] if r["resumed_from"] else ""
+        return "%s: installed version %d (was %s%s)" % (who, r["version"], r["previous"], extra)
+    if r["outcome"] == "same":
+        return "%s: same: version %d is already installed, kept" % (who, r["version"])
+    if r["outcome"] == "rejected":
+        return "%s: REJECTED %s: %s" % (who, r["code"], r["message"])
+    return "%s: FAILED %s: %s" % (who, r["code"], r["message"])
+
+
+def run(args):
+    ports = args.port
+    if len(set(ports)) != len(ports):
+        raise UsageError("a port is named twice")
+    if not 300 <= args.baud <= 4000000:
+        raise UsageError("--baud must be from 300 to 4000000")
+    blob = read_bytes(args.library, "library")
+    if not blob:
+        raise UsageError("library %s is empty" % args.library)
+    show = not args.json and sys.stderr.isatty()
+    bars = [None] * len(ports)
+    if show:
+        from tqdm import tqdm
+
+        bars = [tqdm(total=len(blob), unit="B", unit_scale=True, desc=p, position=i, leave=True, file=sys.stderr)
+                for i, p in enumerate(ports)]
+    results = [None] * len(ports)
+
+    def work(i):
+        results[i] = push_one(ports[i], blob, args.baud, bars[i])
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(ports))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for b in bars:
+        if b is not None:
+            b.close()
+    if args.json:
+        print(json.dumps({"library": args.library, "bytes": len(blob), "pumps": results}, indent=2))
+    else:
+        for r in results:
+            print(_line(r))
+    bad = [r for r in results if r["outcome"] not in OK_OUTCOMES]
+    if bad:
+        print("error: %d of %d pump(s) did not take %s: %s" % (
+            len(bad), len(results), args.library,
+            "; ".join("%s %s" % (r["port"], r["code"]) for r in bad)), file=sys.stderr)
+        return 1
+    return 0

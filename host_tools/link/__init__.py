@@ -1,0 +1,1 @@
+"""The serial link on the host: the protocol client and the simulated pump (docs/protocol.md)."""

@@ -1,0 +1,287 @@
+"""Host side of the serial protocol (docs/protocol.md): one pump over one port.
+
+`PumpLink(url)` opens the port with `serial.serial_for_url`, so device paths
+(`/dev/ttyUSB0`, a pumpsim pty `/dev/pts/7`), `socket://host:port` and test
+doubles all work. Requests are stop-and-wait: one outstanding request, a
+16-bit sequence number, retransmitted byte for byte (same sequence number) on
+a timeout, a NAK or a damaged answer; the pump answers a retransmission from
+its cache and never applies it twice. After `retries` failed attempts the
+request raises LinkError with what went wrong.
+
+The framing and the pump's answers are decoded with the firmware's own
+modules (firmware/link/frames.py, firmware/store/logrec.py): one truth for the wire.
+"""
+import hashlib
+import random
+import time
+
+from firmware.link import frames as link
+from firmware.store import logrec
+from firmware.errors import LogCorruptError, PumpError
+from host_tools.errors import DruglibError, LinkError
+
+DEFAULT_BAUD = 115200
+DEFAULT_RETRIES = 10
+DATA_CHUNK = 512       # library bytes per DATA frame (the pump's storage chunk)
+MIN_CHUNK = 64
+LOG_CHUNK = 768        # log bytes asked per LOG request (firmware/pumpserve.LOG_DATA_MAX)
+END_EXTRA_S = 2.0      # END waits for verification and the atomic commit on the pump:
+END_EXTRA_PER_BYTE_S = 20e-6  # 2 s + 20 us per library byte (hashing, copying, signatures)
+
+# longest answer expected on the wire per request type (bytes), for timeouts
+ANSWER_BYTES = {link.LOG: LOG_CHUNK + 300, link.CHECK: link.MAX_FRAME + 12}
+
+# device codes a pump returns when it verified the library and refused it
+VERIFY_PREFIXES = ("LIB_", "SIG_", "TRUST_")
+
+
+class DeviceError(DruglibError):
+    """The pump answered with an error response: its stable code and message."""
+
+    def __init__(self, code, message, fields=None):
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        super().__init__("%s: %s" % (code, message))
+
+
+def open_port(url, baud, read_timeout=0.02):
+    import serial
+
+    try:
+        return serial.serial_for_url(url, baudrate=baud, timeout=read_timeout, write_timeout=10)
+    except (serial.SerialException, ValueError, OSError) as e:
+        raise LinkError("cannot open port %s: %s" % (url, e)) from None
+
+
+class PumpLink:
+    """A protocol client. `port` may be any object with read(n), write(b),
+    in_waiting, reset_input_buffer() and close() (a pyserial port or a test double)."""
+
+    def __init__(self, url=None, baud=DEFAULT_BAUD, retries=DEFAULT_RETRIES, timeout=None, port=None,
+                 seed=None, end_extra=None):
+        self.url = url or getattr(port, "name", "port")
+        self.baud = baud
+        self.retries = retries
+        self.base_timeout = timeout
+        self.end_extra = end_extra  # None: END_EXTRA_S + END_EXTRA_PER_BYTE_S per byte
+        self.port = port if port is not None else open_port(url, baud)
+        try:
+            self.port.reset_input_buffer()  # late answers of an earlier session
+        except Exception:
+            pass
+        self.dec = link.Decoder()
+        rng = random.Random(seed)
+        self.seq = rng.randrange(link.SEQ_MOD)  # a fresh session never reuses the last session's numbers
+        self.stats = {"requests": 0, "retransmissions": 0, "timeouts": 0, "naks": 0, "bad_frames": 0,
+                      "stale": 0}
+        self.last_attempts = 0
+
+    def close(self):
+        try:
+            self.port.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _timeout(self, nbytes, answer, extra=0.0):
+        if self.base_timeout is not None:
+            return self.base_timeout + extra
+        # request + its answer on the wire, three times over, plus the pump's latency
+        wire = (nbytes + answer) * 10.0 / self.baud
+        return 0.4 + 3 * wire + extra
+
+    def request(self, ftype, payload=b"", extra_timeout=0.0, retries=None):
+        """Send one request; -> the OK answer's payload. ERR -> DeviceError."""
+        retries = self.retries if retries is None else retries
+        self.seq = (self.seq + 1) % link.SEQ_MOD
+        seq = self.seq
+        frame = link.encode(ftype, seq, payload)
+        timeout = self._timeout(len(frame), ANSWER_BYTES.get(ftype, 300), extra_timeout)
+        self.stats["requests"] += 1
+        why = []
+        for attempt in range(1, retries + 2):
+            self.last_attempts = attempt
+            if attempt > 1:
+                self.stats["retransmissions"] += 1
+            try:
+                self.port.write(frame)
+            except Exception as e:
+                raise LinkError("cannot write to %s: %s" % (self.url, e)) from None
+            answer = self._await(ftype, seq, timeout, why)
+            if answer is not None:
+                rtype, body = answer
+                if rtype == link.ERR:
+                    fields = _fields(body)
+                    raise DeviceError(str(fields.get("code", "PUMP_ERROR")), str(fields.get("message", "")),
+                                      fields)
+                return body
+        raise LinkError("pump on %s did not answer %s after %d attempts (%s)"
+                        % (self.url, link.NAMES.get(ftype, ftype), retries + 1, _summary(why)))
+
+    def _await(self, ftype, seq, timeout, why):
+        deadline = time.monotonic() + timeout
+        while True:
+            if time.monotonic() >= deadline:
+                self.stats["timeouts"] += 1
+                why.append("timeout")
+                return None
+            try:
+                data = self.port.read(max(1, self.port.in_waiting or 0))
+            except Exception as e:
+                raise LinkError("cannot read from %s: %s" % (self.url, e)) from None
+            if not data:
+                continue
+            retransmit = False
+            found = None
+            for item in self.dec.feed(data):
+                if isinstance(item, link.Fault):
+                    if item.reason != link.F_SHORT:
+                        self.stats["bad_frames"] += 1
+                        why.append("damaged answer")
+                        retransmit = True
+                elif item.ftype == link.NAK:
+                    self.stats["naks"] += 1
+                    why.append("NAK")
+                    retransmit = True
+                elif item.seq == seq and item.ftype in (ftype | link.OK, link.ERR):
+                    found = (item.ftype, item.payload)
+                else:
+                    self.stats["stale"] += 1  # an answer to an earlier (retransmitted) request
+            if found is not None:
+                return found
+            if retransmit:
+                return None
+
+    # --- commands ---
+    def info(self):
+        return _fields(self.request(link.INFO))
+
+    def check(self, text):
+        """One programming (JSON text) checked and logged by the pump -> its result JSON."""
+        data = text.encode("utf-8")
+        if len(data) > link.MAX_PAYLOAD:
+            raise DruglibError("a programming of %d bytes does not fit in one frame (at most %d)"
+                               % (len(data), link.MAX_PAYLOAD))
+        return self.request(link.CHECK, data).decode("utf-8", "replace")
+
+    def push(self, blob, progress=None, chunk=DATA_CHUNK):
+        """Install `blob` on the pump: BEGIN, DATA..., END. Resumes a transfer
+        the pump already holds part of. -> END's fields {status, version,
+        previous} plus "resumed_from"; DeviceError if the pump refuses."""
+        total = len(blob)
+        sha = hashlib.sha256(blob).digest()
+        r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + b"\x00"))
+        have = int(r.get("have", 0))
+        if have and (have > total or hashlib.sha256(blob[:have]).digest() != r.get("prefix_sha256")):
+            r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + bytes((link.BEGIN_RESTART,))))
+            have = int(r.get("have", 0))
+        resumed = have
+        _progress(progress, have)
+        size = max(MIN_CHUNK, min(chunk, link.MAX_PAYLOAD - 4))
+        clean = 0
+        gaps = 0
+        while have < total:
+            n = min(size, total - have)
+            try:
+                # while frames can still shrink, give up on a size sooner and halve it
+                r = _fields(self.request(link.DATA, link.pack_u32(have) + blob[have:have + n],
+                                         retries=2 if size > MIN_CHUNK else None))
+            except LinkError:
+                if size > MIN_CHUNK:
+                    size = max(MIN_CHUNK, size // 2)
+                    clean = 0
+                    continue
+                raise
+            except DeviceError as e:
+                if e.code in ("XFER_GAP", "XFER_MISMATCH") and "have" in e.fields and gaps < 8:
+                    gaps += 1  # the pump says where it is: go on from there
+                    have = int(e.fields["have"])
+                    _progress(progress, have)
+                    continue
+                raise
+            have = int(r["have"])
+            _progress(progress, have)
+            # adapt the frame size to the line: halve after a retransmission, grow back when clean
+            if self.last_attempts > 1:
+                size = max(MIN_CHUNK, size // 2)
+                clean = 0
+            else:
+                clean += 1
+                if clean >= 4 and size < chunk:
+                    size = min(chunk, size * 2)
+                    clean = 0
+        try:
+            extra = self.end_extra if self.end_extra is not None else END_EXTRA_S + END_EXTRA_PER_BYTE_S * total
+            r = _fields(self.request(link.END, link.pack_u32(total) + sha, extra_timeout=extra))
+        except DeviceError as e:
+            # END was sent more than once and the transfer is gone: the pump
+            # finished it (and restarted) before its answer reached us. Ask.
+            if e.code == "XFER_NONE" and self.last_attempts > 1:
+                info = self.info()
+                version = _header_version(blob)
+                if version is not None and info.get("version") == version:
+                    return {"status": "installed", "version": version, "previous": None,
+                            "resumed_from": resumed, "confirmed_by": "INFO"}
+            raise
+        r["resumed_from"] = resumed
+        return r
+
+    def pull_log(self, tries=3):
+        """-> (log bytes, (head seq, head chain), record count), verified with
+        firmware/logrec.verify_chain against the head the pump reported."""
+        last = None
+        for _ in range(tries):
+            r = _fields(self.request(link.LOG, link.pack_u32(0) + link.pack_u16(LOG_CHUNK)))
+            size, seq, chain = int(r["size"]), int(r["seq"]), bytes(r["chain"])
+            data = bytearray(r["data"])
+            while len(data) < size:
+                r = _fields(self.request(link.LOG, link.pack_u32(len(data)) + link.pack_u16(LOG_CHUNK)))
+                if not r["data"]:
+                    break
+                data += r["data"]
+            data = bytes(data[:size])
+            try:
+                count, _s, _c = logrec.verify_chain(data, (seq, chain) if seq >= 0 else None)
+                return data, (seq, chain), count
+            except LogCorruptError as e:
+                last = e
+                now = _fields(self.request(link.LOG, link.pack_u32(0) + link.pack_u16(0)))
+                if (int(now["size"]), int(now["seq"])) == (size, seq):
+                    break  # the log did not move while we read it: it really is corrupt
+        raise DeviceError(LogCorruptError.code, "the pump's event log does not verify: %s" % last.message)
+
+
+def _fields(body):
+    try:
+        return logrec.decode_fields(body)
+    except PumpError:
+        raise LinkError("the pump sent an answer that does not decode") from None
+
+
+def _summary(why):
+    if not why:
+        return "no answer"
+    counts = {}
+    for w in why:
+        counts[w] = counts.get(w, 0) + 1
+    return ", ".join("%s x%d" % (k, v) for k, v in sorted(counts.items()))
+
+
+def _progress(bar, have):
+    if bar is not None:
+        bar(have)
+
+
+def _header_version(blob):
+    from firmware.library import container
+
+    try:
+        return container.parse_header(blob[:container.HEADER_LEN]).library_version
+    except PumpError:
+        return None

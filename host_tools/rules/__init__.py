@@ -1,0 +1,1 @@
+"""Rules: reading, validating and linting druglib/*.toml into the library model (docs/rules.md)."""
