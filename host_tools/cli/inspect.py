@@ -7,6 +7,9 @@ from host_tools.library.files import load_library
 def configure(p):
     p.add_argument("library", metavar="LIB")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--html", metavar="FILE", help="write the review page (every limit with its rule citation)")
+    p.add_argument("--rules", metavar="DIR", action="append", default=None,
+                   help="rules folder for the citations (default druglib/; used only if its hash matches)")
 
 
 def _signers(blob):
@@ -26,6 +29,9 @@ def _jsonable(lib):
 
 def run(args):
     blob, c, lib = load_library(args.library)
+    if getattr(args, "html", None):
+        from host_tools.cli.diff import write_library_page
+        return write_library_page(args.html, blob, c, lib, args.rules)
     signers = _signers(blob)
     if signers is None:
         from firmware.library.container import ROLE_NAMES

@@ -22,6 +22,9 @@ COMMANDS = {
     "push": ("host_tools.cli.push", "install a released library on one or more pumps over serial"),
     "info": ("host_tools.cli.info", "ask a pump which library it runs"),
     "log": ("host_tools.cli.log", "pull and verify a pump's event log"),
+    "schedule": ("host_tools.cli.schedule", "plan a patient's whole course from the library, every bag checked"),
+    "diff": ("host_tools.cli.diff", "show what changed between two libraries (exit 1 when they differ)"),
+    "report": ("host_tools.cli.report", "summarise a pulled event log: programmings, stops, overrides"),
 }
 
 

@@ -1,0 +1,1 @@
+"""Pictures for the people around the pump: schedule, library review and diff, log report."""
