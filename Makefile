@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,22 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m host_tools.demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# Headless Chromium for the page tests (tests/test_views_browser.py): Debian's
+# `chromium`, installed when missing and we can (root with apt-get, as CI runs);
+# a failure only makes the browser tests skip, with one printed line.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	    || echo "could not install chromium: the browser tests will skip"; \
+	else echo "chromium is not installed (needs root and apt-get): the browser tests will skip"; fi
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

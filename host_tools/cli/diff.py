@@ -7,7 +7,14 @@ library: --rules DIR, repeatable; default druglib/).
 """
 import json
 
+from host_tools.errors import DruglibError
 from host_tools.library.files import load_library, write_atomic
+
+
+class DiffTrouble(DruglibError):
+    """As diff(1): 0 same, 1 different, 2 trouble (an unreadable library is never "different")."""
+
+    exit_code = 2
 
 
 def configure(p):
@@ -67,7 +74,10 @@ def run(args):
     from host_tools.views import pages
     from host_tools.views.diff import diff
 
-    old, new = document(args.old, args.rules), document(args.new, args.rules)
+    try:
+        old, new = document(args.old, args.rules), document(args.new, args.rules)
+    except DruglibError as e:
+        raise DiffTrouble(str(e)) from None
     d = diff(old, new)
     if args.json:
         print(json.dumps({"identical": d["identical"], "header": d["header"], "changes": d["changes"],

@@ -4,11 +4,27 @@ and SVG, no script, no external resource (a Content-Security-Policy says so)."""
 import datetime
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+
+def visible(value):
+    """An untrusted string as text: HTML-escaped, and every control character
+    (ESC sequences, BEL, C1 controls, bidi overrides, line separators) shown as
+    a grey escape such as \\x1b instead of being passed to the page."""
+    out = []
+    for ch in str(value):
+        o = ord(ch)
+        if o < 0x20 or 0x7F <= o < 0xA0 or o in (0x2028, 0x2029) or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+            out.append(Markup('<span class="ctl">%s</span>') % ("\\x%02x" % o if o < 0x100 else "\\u%04x" % o))
+        else:
+            out.append(escape(ch))
+    return Markup("").join(out)
 
 
 def _env():
     env = Environment(loader=PackageLoader("host_tools.views", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["visible"] = visible
     return env
 
 

@@ -76,6 +76,7 @@ class Summary:
         self.rolled_off = 0
         self.unknown = {}
         self.events = []         # timeline: {"x", "lane", "cls", "title"}
+        self.drugs = {}          # drug name as entered -> [programmings, rejected, unknown to the library]
         self.first_seq = None
         self.last_seq = None
 
@@ -98,6 +99,10 @@ def _check(s, seq, f):
     if verdict in s.verdicts:
         s.verdicts[verdict] += 1
     codes = f.get("codes", [])
+    d = s.drugs.setdefault(str(f.get("drug", "")), [0, 0, 0])
+    d[0] += 1
+    d[1] += verdict == "reject"
+    d[2] += "UNKNOWN_DRUG" in codes
     if "NO_LIBRARY" not in codes:
         s.through_library += 1
     for item in codes:
@@ -206,5 +211,7 @@ def report(data):
         "overrides": s.overrides, "blocked_actions": s.blocked, "interruptions": s.interruptions,
         "library_versions": s.versions, "installs": s.installs, "installs_refused": s.rejected_installs,
         "faults": s.faults, "unknown_kinds": [{"kind": k, "count": n} for k, n in sorted(s.unknown.items())],
+        "drugs": [{"drug": k, "count": v[0], "rejected": v[1], "in_library": v[2] < v[0]}
+                  for k, v in sorted(s.drugs.items(), key=lambda kv: -kv[1][0])],
         "events": s.events,
     }

@@ -10,7 +10,7 @@ def course_timeline(plan):
     from host_tools.views.course import premedication
 
     max_len = max(c.length for c in plan.cycles)
-    left, right, row_h, top = 118, 14, 34, 30
+    left, right, row_h, top = 150, 14, 36, 30
     scale = (WIDTH - left - right) / max_len
     rows = []
     for i, c in enumerate(plan.cycles):
@@ -68,10 +68,10 @@ def event_timeline(events, lanes):
     lane_y = {name: top + i * lane_h for i, name in enumerate(lanes)}
     marks = [{"x": left + (e["x"] - lo) * scale, "y": lane_y[e["lane"]], "cls": e["cls"], "title": e["title"]}
              for e in events if e["lane"] in lane_y]
-    ticks = []
-    steps = 6
-    for k in range(steps + 1):
-        v = lo + span * k / steps
-        ticks.append({"x": left + (v - lo) * scale, "label": "%d" % round(v)})
+    step = 1
+    while span / step > 8:
+        step = step * 5 // 2 if str(step)[0] == "2" else step * 2
+    ticks = [{"x": left + (v - lo) * scale, "label": "%d" % v}
+             for v in range((lo // step) * step, hi + 1, step) if v >= lo]
     return {"width": WIDTH, "height": top + len(lanes) * lane_h + 26, "marks": marks, "ticks": ticks,
             "lanes": [{"name": n, "y": y} for n, y in lane_y.items()], "left": left, "axis_y": top + len(lanes) * lane_h}
