@@ -19,7 +19,7 @@ from host_tools.views import librarydoc, pages, schedule  # noqa: E402
 from host_tools.views.diff import diff  # noqa: E402
 from host_tools.views.report import report  # noqa: E402
 from libfixtures import real_library, real_library_bytes  # noqa: E402
-from viewlog import HOSTILE_DRUG, HOSTILE_REASON, pump_log  # noqa: E402
+from viewdata import HOSTILE_DRUG, HOSTILE_REASON, changed_library, pump_log  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHOTS = os.path.join(ROOT, "out", "screenshots")
@@ -41,8 +41,8 @@ def site(tmp_path_factory):
                       schedule.parse_start("2026-01-05"))
     blob, c, lib = load_library(str(lib_path))
     doc = librarydoc.document(blob, c, lib, [os.path.join(ROOT, "druglib")])
-    changed = dict(doc, version=2, sha256="0" * 64, rows=[dict(r, value="10 kg") if r["id"] == "limit/preservative_min_weight_g"
-                                                           else r for r in doc["rows"]])
+    new_path, new_rules = changed_library(d, os.path.join(ROOT, "druglib"))
+    changed = librarydoc.document(*load_library(new_path), [new_rules])
     log = pump_log()
     broken = bytearray(log)
     broken[300] ^= 1

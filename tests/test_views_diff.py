@@ -2,18 +2,16 @@
 signs it, and what changed between two libraries (old and new value, citation)."""
 import json
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
 
-from host_tools.library.build import build_library
 from host_tools.library.files import load_library
 from host_tools.views import librarydoc
 from host_tools.views.diff import diff
 from libfixtures import real_library_bytes
 from test_views_schedule import DRUGLIB
+from viewdata import changed_library
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULES = os.path.join(ROOT, "druglib")
@@ -29,15 +27,7 @@ def libs(tmp_path_factory):
     d = tmp_path_factory.mktemp("diff")
     old = d / "v1.lib"
     old.write_bytes(real_library_bytes())
-    rules2 = d / "rules2"
-    shutil.copytree(RULES, rules2)
-    toml = rules2 / "blinatumomab.toml"
-    text = toml.read_text()
-    i = text.index("[parameter.preservative_min_weight]")
-    j = text.index('value = "22 kg"', i)
-    toml.write_text(text[:j] + 'value = "10 kg"' + text[j + len('value = "22 kg"'):])
-    new = d / "v2.lib"
-    new.write_bytes(build_library(version=2, rules_dir=str(rules2)))
+    new, rules2 = changed_library(d, RULES)
     return str(old), str(new), str(rules2), d
 
 

@@ -11,7 +11,7 @@ from firmware.store import logrec
 from host_tools.views import pages
 from host_tools.views.report import RECORD_KINDS, report
 from test_views_schedule import DRUGLIB
-from viewlog import HOSTILE_DRUG, HOSTILE_REASON, pump_log
+from viewdata import HOSTILE_DRUG, HOSTILE_REASON, pump_log
 
 
 @pytest.fixture(scope="module")

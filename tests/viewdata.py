@@ -47,3 +47,31 @@ def pump_log(version=3):
     for r in programmings():
         pump.check_text(json.dumps(r))
     return pump.log.read_all()
+
+
+def changed_library(folder, rules_root):
+    """A second library built from a copy of the rules in which pharmacy moved
+    the preservative soft limit from 22 kg to 10 kg (value and note).
+    -> (library path, rules folder)."""
+    import os
+    import shutil
+
+    from host_tools.library.build import build_library
+
+    rules = os.path.join(str(folder), "rules-v2")
+    shutil.copytree(rules_root, rules)
+    path = os.path.join(rules, "blinatumomab.toml")
+    with open(path) as fh:
+        text = fh.read()
+    i = text.index("[parameter.preservative_min_weight]")
+    j = text.index('value = "22 kg"', i)
+    text = text[:j] + 'value = "10 kg"' + text[j + len('value = "22 kg"'):]
+    old_note = "the library keeps the more \\\nprotective 22 kg, as a SOFT limit"
+    assert old_note in text
+    text = text.replace(old_note, "pharmacy sets \\\n10 kg (a local decision), as a SOFT limit", 1)
+    with open(path, "w") as fh:
+        fh.write(text)
+    lib = os.path.join(str(folder), "v2.lib")
+    with open(lib, "wb") as fh:
+        fh.write(build_library(version=2, rules_dir=rules))
+    return lib, rules
