@@ -170,7 +170,7 @@ def patients(draw):
     weight = Decimal(draw(st.integers(60, 2000))) / 10  # 6.0-200.0 kg
     ratio = draw(st.integers(85, 125)) / 100  # real patients: 85-125% of Meeh's estimate
     bsa = Decimal(str(round(meeh(weight) * ratio, 2)))
-    bsa = max(bsa, Decimal("0.10"))
+    bsa = min(max(bsa, Decimal("0.10")), Decimal("3.50"))  # the library's plausible BSA range
     age = draw(st.integers(31, 40000))
     return weight, bsa, age
 
