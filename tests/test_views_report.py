@@ -7,11 +7,14 @@ import subprocess
 
 import pytest
 
+from conftest_signing import Kit
+from firmware.pump import Pump
 from firmware.store import logrec
+from firmware.store.faultstorage import FaultStorage
 from host_tools.views import pages
 from host_tools.views.report import RECORD_KINDS, report
 from test_views_schedule import DRUGLIB
-from viewdata import HOSTILE_DRUG, HOSTILE_REASON, pump_log
+from viewdata import GOOD, HOSTILE_DRUG, HOSTILE_REASON, pump_log
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +101,16 @@ def test_empty_log_and_unknown_record_kinds(tmp_path):
     assert r["verified"] and r["unknown_kinds"] == [{"kind": "kind-48", "count": 1}]
     html = pages.report_page(r, "x.log")
     assert "kind-48" in html and "<b>x</b>" not in html
+
+
+def test_a_log_whose_oldest_records_rolled_off_says_the_counts_are_partial(tmp_path):
+    kit = Kit(tmp_path, version=3)
+    pump = Pump(FaultStorage(), kit.trust, log_max_bytes=4 * (1024 + 44))
+    pump.boot()
+    pump.install(kit.blob)
+    for _ in range(80):
+        pump.check_text(json.dumps(GOOD))
+    r = report(pump.log.read_all())
+    assert r["verified"] and r["rolled_off"] > 0 and r["programmings"] < 80
+    assert {"kind": "rolloff", "label": "Older records rolled off", "count": 1} in r["kinds"]
+    assert "rolled off the pump before this pull" in pages.report_page(r, "pump.log")
