@@ -2,6 +2,7 @@
 each page loads from a file with no network request and no console error,
 shows its timeline/charts and tables, prints on A4, fits a phone's width, and
 a hostile log renders as text. Screenshots go to out/screenshots/ (README)."""
+import json
 import os
 import re
 
@@ -14,6 +15,8 @@ if CHROMIUM is None:
                 allow_module_level=True)
 
 from browser import Browser  # noqa: E402
+from conftest_signing import ALICE, BOB, pub, released  # noqa: E402
+from firmware.release import trust as ftrust  # noqa: E402
 from host_tools.library.files import load_library  # noqa: E402
 from host_tools.views import librarydoc, pages, schedule  # noqa: E402
 from host_tools.views.diff import diff  # noqa: E402
@@ -39,8 +42,13 @@ def site(tmp_path_factory):
     lib_path.write_bytes(real_library_bytes())
     p = schedule.plan(real_library(), "relapsed-refractory", schedule.Patient(2084, "17.8", "0.75"), "48h",
                       schedule.parse_start("2026-01-05"))
-    blob, c, lib = load_library(str(lib_path))
-    doc = librarydoc.document(blob, c, lib, [os.path.join(ROOT, "druglib")])
+    released_path = d / "released.lib"
+    released_path.write_bytes(released(real_library_bytes()))
+    named = ftrust.parse(json.dumps({"format": ftrust.FORMAT, "keys": [
+        ftrust.entry_dict(pub(ALICE), "author", "Alice Martin, PharmD (author)"),
+        ftrust.entry_dict(pub(BOB), "approver", "Bob Okafor, PharmD (approver)")]}))
+    blob, c, lib = load_library(str(released_path))
+    doc = librarydoc.document(blob, c, lib, [os.path.join(ROOT, "druglib")], named)
     new_path, new_rules = changed_library(d, os.path.join(ROOT, "druglib"))
     changed = librarydoc.document(*load_library(new_path), [new_rules])
     log = pump_log()
@@ -87,7 +95,7 @@ def test_schedule_page_has_the_timeline_and_every_bag(browser, site):
 
 
 @pytest.mark.parametrize("name, selectors", [
-    ("library", ["table#release", "table.limits", "tr[id='limit/max_daily_ng']"]),
+    ("library", ["table#release", "table#signers", "#release-check.ok", "table.limits", "tr[id='limit/max_daily_ng']"]),
     ("diff", ["table#changes", "tr[id='limit/preservative_min_weight_g']", "#verdict"]),
     ("report", ["svg#stops-chart rect", "svg#events-chart circle", "table#stops", "table#overrides", "table#drugs"]),
 ])

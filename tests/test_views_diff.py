@@ -98,6 +98,17 @@ def test_inspect_html_shows_every_limit_with_citation_and_signers(libs, tmp_path
     assert r.returncode == 0, r.stderr
     html = page.read_text()
     assert "author" in html and "approver" in html and "Unsigned" not in html
+    checked = tmp_path / "checked.html"
+    r = run("inspect", kit.lib_path, "--html", str(checked), "--trust", kit.trust_path)
+    assert r.returncode == 0 and "release verified" in r.stdout
+    assert "Verified with the pump's own release verifier" in checked.read_text()
+    tampered = tmp_path / "tampered.lib"
+    blob = bytearray(kit.blob)
+    blob[-1] ^= 1  # one bit of the approver's signature: the limits still decode, the release does not verify
+    tampered.write_bytes(bytes(blob))
+    r = run("inspect", str(tampered), "--html", str(checked), "--trust", kit.trust_path)
+    assert r.returncode == 0 and "REFUSED: SIG_INVALID" in r.stdout, r.stdout + r.stderr
+    assert "The pump would REFUSE this library: SIG_INVALID" in checked.read_text()
     unsigned = tmp_path / "unsigned.html"
     assert run("inspect", libs[0], "--html", str(unsigned)).returncode == 0
     html = unsigned.read_text()

@@ -264,3 +264,12 @@ def test_cli_outputs_and_errors(lib_file, tmp_path):
         assert len(r.stderr.strip().splitlines()) == 1 and words in r.stderr and "Traceback" not in r.stderr
     r = run(*base, "--bag", "24h", "--bsa-m2", "1.8", "--height-cm", "170")
     assert r.returncode == 2 and "not allowed with" in r.stderr
+
+
+def test_the_course_is_accepted_by_the_checker_under_micropython_too(lib_file):
+    from host_tools import engines
+
+    p = plan(ind="mrd", weight="30", bsa=None, height="135", age=3650, bag="7d")
+    text = course.to_json_lines(p)
+    assert engines.run_micropython(lib_file, text) == check_text(lib(), text)
+    assert all(json.loads(x)["verdict"] == "accept" for x in engines.run_micropython(lib_file, text))

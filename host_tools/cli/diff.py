@@ -41,13 +41,20 @@ def document(path, rules):
     return doc(blob, c, lib, _rules_dirs(rules))
 
 
-def write_library_page(path, blob, c, lib, rules):
+def write_library_page(path, blob, c, lib, rules, trust_path=None):
     from host_tools.views import librarydoc, pages
 
-    doc = librarydoc.document(blob, c, lib, _rules_dirs(rules))
+    trust = None
+    if trust_path:
+        from host_tools.release.keys import read_trust
+        trust = read_trust(trust_path)[0]
+    doc = librarydoc.document(blob, c, lib, _rules_dirs(rules), trust)
     write_atomic(path, pages.library_page(doc).encode("utf-8"))
-    print("wrote %s: %d limits%s" % (path, len(doc["rows"]), "" if doc["cited_from"] else
-                                     " (no citations: no rules folder matches this library)"))
+    print("wrote %s: %d limits%s%s" % (path, len(doc["rows"]), "" if doc["cited_from"] else
+                                       " (no citations: no rules folder matches this library)",
+                                       "" if doc["release"] is None else "; release %s" % (
+                                           "verified" if doc["release"]["verified"] else
+                                           "REFUSED: %s" % doc["release"]["code"])))
     return 0
 
 

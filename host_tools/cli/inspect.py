@@ -10,6 +10,7 @@ def configure(p):
     p.add_argument("--html", metavar="FILE", help="write the review page (every limit with its rule citation)")
     p.add_argument("--rules", metavar="DIR", action="append", default=None,
                    help="rules folder for the citations (default druglib/; used only if its hash matches)")
+    p.add_argument("--trust", metavar="TRUST.json", help="with --html: verify the signatures as the pump does, name the signers")
 
 
 def _signers(blob):
@@ -31,7 +32,7 @@ def run(args):
     blob, c, lib = load_library(args.library)
     if getattr(args, "html", None):
         from host_tools.cli.diff import write_library_page
-        return write_library_page(args.html, blob, c, lib, args.rules)
+        return write_library_page(args.html, blob, c, lib, args.rules, getattr(args, "trust", None))
     signers = _signers(blob)
     if signers is None:
         from firmware.library.container import ROLE_NAMES

@@ -174,7 +174,20 @@ def _schedule_cites(lib, cites):
                         _add(cites, rid, {"cite": r["cite"]})
 
 
-def document(blob, container, lib, rules_dirs=()):
+def release_check(blob, trust):
+    """The pump's own release verifier on the file (no installed version):
+    {"verified": bool, "code", "message"}; signer names from the trust store."""
+    from firmware.errors import PumpError
+    from firmware.release import verify as release
+
+    try:
+        rel = release.verify_blob(blob, trust, None)
+        return {"verified": True, "code": "", "message": "released, version %d" % rel.version}
+    except PumpError as e:
+        return {"verified": False, "code": e.code, "message": e.message}
+
+
+def document(blob, container, lib, rules_dirs=(), trust=None):
     """Everything a review page or a diff needs about one library."""
     from host_tools.release.signing import describe_signatures
     from host_tools.rules.compiler import rules_sha256
@@ -184,15 +197,22 @@ def document(blob, container, lib, rules_dirs=()):
     for rd in rules_dirs:
         try:
             if os.path.isdir(rd) and rules_sha256(rd) == want:
-                cites, source = citations(rd), rd
+                rel = os.path.relpath(rd)
+                cites, source = citations(rd), (rd if rel.startswith("..") else rel)
                 break
         except DruglibError:
             continue
     if cites is not None:
         _schedule_cites(lib, cites)
+    signers = describe_signatures(blob)
+    if trust is not None:
+        for sg in signers:
+            k = trust.lookup(bytes.fromhex(sg["key_id"]))
+            sg["name"] = (k.name or "(no name)") if k is not None else "NOT IN THE TRUST STORE"
     return {
+        "release": release_check(blob, trust) if trust is not None else None,
         "name": lib["library_name"], "version": lib["library_version"], "bytes": len(blob),
         "sha256": hashlib.sha256(blob).hexdigest(), "rules_sha256": want.hex(),
-        "signers": describe_signatures(blob), "rows": rows(lib, cites), "cited_from": source,
+        "signers": signers, "rows": rows(lib, cites), "cited_from": source,
         "drugs": [d["name"] for d in lib["drugs"]],
     }
