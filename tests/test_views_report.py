@@ -114,3 +114,21 @@ def test_a_log_whose_oldest_records_rolled_off_says_the_counts_are_partial(tmp_p
     assert r["verified"] and r["rolled_off"] > 0 and r["programmings"] < 80
     assert {"kind": "rolloff", "label": "Older records rolled off", "count": 1} in r["kinds"]
     assert "rolled off the pump before this pull" in pages.report_page(r, "pump.log")
+
+
+def test_therapy_steps_count_blocked_actions_and_interruptions():
+    """The table entry waiting for issue 9's records (DESIGN.md simulate step shape)."""
+    from host_tools.views.report import summarise
+
+    s = summarise([(0, "therapy", {"action": "start", "result": "ok", "codes": [], "clock": 0}),
+                   (1, "therapy", {"action": "flush", "result": "refused", "codes": ["X"], "clock": 3600}),
+                   (2, "therapy", {"action": "pause", "result": "ok", "codes": [], "clock": 7200}),
+                   (3, "therapy", {"action": "set_rate", "result": "refused", "codes": ["Y"], "clock": 9000})])
+    assert [b["action"] for b in s.blocked] == ["flush", "set_rate"]
+    assert len(s.interruptions) == 1 and [e["x"] for e in s.events] == [0, 3600, 7200, 9000]
+
+
+def test_control_and_bidi_characters_are_shown_as_escapes():
+    out = str(pages.visible("a\x1b[31m\u202eb<i>\u2028"))
+    assert out == ('a<span class="ctl">\\x1b</span>[31m<span class="ctl">\\u202e</span>b&lt;i&gt;'
+                   '<span class="ctl">\\u2028</span>')
