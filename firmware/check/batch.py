@@ -5,7 +5,17 @@ from firmware.check.checker import Result, check, Findings, _verdict
 
 
 def split_requests(text):
-    """One JSON object, or JSON Lines: returns a list of request texts."""
+    """One JSON object, or JSON Lines: returns a list of request texts.
+
+    `text` may be bytes: when it is not all well-formed UTF-8 it is read as
+    JSON Lines, and a line that is not UTF-8 stays bytes, so that check_one
+    rejects that line alone (REQ_MALFORMED) and every other line gets its own
+    verdict (issue 8; before, one bad byte removed every verdict in the file)."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = jsontext.decode_utf8(text)
+        except jsontext.JsonTextError:
+            return _split_bytes(bytes(text))
     stripped = text.strip()
     if not stripped:
         return []
@@ -17,6 +27,18 @@ def split_requests(text):
             pass
         return [line for line in stripped.split("\n") if line.strip()]
     return [stripped]
+
+
+def _split_bytes(data):
+    out = []
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            out.append(jsontext.decode_utf8(line))
+        except jsontext.JsonTextError:
+            out.append(line)  # check_one answers: not UTF-8 text
+    return out
 
 
 def check_one(lib, text):

@@ -31,6 +31,10 @@ LIMIT_KEYS = (
     (18, "reinitiation_hours"), (19, "adult_age_days"),
     (20, "bsa_weight_under_ppm"), (21, "bsa_weight_over_ppm"),
     (22, "preservative_hard_min_weight_g"),
+    # issue 8 (before the first release: docs/format.md, "Versioning")
+    (23, "bsa_weight_k_cm2"), (24, "bsa_weight_hard_under_ppm"), (25, "bsa_weight_hard_over_ppm"),
+    (26, "bsa_height_tolerance_cm2"), (27, "height_min_mm"), (28, "height_max_mm"),
+    (29, "priming_volume_ul"),
 )
 LIMIT_BY_ID = dict(LIMIT_KEYS)
 LEVELS = {1: "step", 2: "target"}
@@ -140,6 +144,11 @@ def decode_body(body):
                     "admin": [], "indications": []}
             ind = None
             r.end()
+            for other in lib["drugs"]:
+                # a second drug of the same name would make the checker use one
+                # of the two silently (issue 8): refuse the library
+                if other["name"] == drug["name"]:
+                    _fail("drug %s given twice" % drug["name"])
             lib["drugs"].append(drug)
             continue
         if drug is None:
