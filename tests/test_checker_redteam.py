@@ -166,6 +166,7 @@ LOW = dict(bag__blinatumomab_mcg="12.6", overrides=["BAG_DOSE_DEVIATION"])  # 11
 @pytest.mark.parametrize("reason,why", [
     (None, "no override_reason given"), ("", "blank"), ("   \t", "blank"), (42, "must be text"),
     (["bag checked"], "must be text"), ("x" * 121, "longer than 120 characters"),
+    ("\u00a0\u2003\u3000", "blank"), ("\x1c\x7f\u200b", "blank"),
 ])
 def test_an_override_without_a_proper_reason_stays_a_confirmation(reason, why):
     req = child(**LOW)
@@ -320,7 +321,10 @@ def test_non_ascii_text_gives_the_same_message_on_both_engines(tmp_path):
     texts = [json.dumps(child(drug="blinatumomab\u00e9")), json.dumps(child(indication="r\u00e9cidive")),
              json.dumps(child(dose__unit="\u00b5g/day")), json.dumps(child(**{"n\u00f6te": 1})),
              json.dumps(child(patient__weight_kg="7\u00b0")), '{"drug": "\U0001F489", "x\u00e9": 1}',
-             '{"\u00e9": 1, "\u00e9": 2}', '{"drug": \u00e9}', json.dumps(child(overrides=["\u00c9"]))]
+             '{"\u00e9": 1, "\u00e9": 2}', '{"drug": \u00e9}', json.dumps(child(overrides=["\u00c9"])),
+             # blank reasons and blank-looking lines: str.strip() differs between the engines
+             json.dumps(child(override_reason="\u00a0\u2003", **LOW)), json.dumps(child(override_reason="\x1c", **LOW)),
+             json.dumps(child(override_reason="\u00e9", **LOW)), "\u00a0", "\x1c\x1d", "\u2028"]
     STORIES.extend(texts)
     path = tmp_path / "lib.bin"
     path.write_bytes(real_library_bytes())

@@ -16,7 +16,9 @@ def split_requests(text):
             text = jsontext.decode_utf8(text)
         except jsontext.JsonTextError:
             return _split_bytes(bytes(text))
-    stripped = text.strip()
+    # JSON's own whitespace only (RFC 8259 section 2): str.strip() differs
+    # between CPython and MicroPython for non-ASCII and control characters.
+    stripped = _strip(text)
     if not stripped:
         return []
     if "\n" in stripped:
@@ -25,14 +27,23 @@ def split_requests(text):
             return [stripped]
         except jsontext.JsonTextError:
             pass
-        return [line for line in stripped.split("\n") if line.strip()]
+        return [line for line in stripped.split("\n") if _strip(line)]
     return [stripped]
+
+
+def _strip(s):
+    i, j = 0, len(s)
+    while i < j and s[i] in " \t\n\r":
+        i += 1
+    while j > i and s[j - 1] in " \t\n\r":
+        j -= 1
+    return s[i:j]
 
 
 def _split_bytes(data):
     out = []
     for line in data.split(b"\n"):
-        if not line.strip():
+        if not line.strip(b" \t\r"):
             continue
         try:
             out.append(jsontext.decode_utf8(line))

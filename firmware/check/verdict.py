@@ -41,11 +41,26 @@ def reason_problem(reason):
         return "no override_reason given"
     if not isinstance(reason, str):
         return "override_reason must be text, not a number or other value"
-    if not reason.strip():
+    if _blank(reason):
         return "override_reason is blank"
     if len(reason) > REASON_MAX:
         return "override_reason is longer than %d characters (%d)" % (REASON_MAX, len(reason))
     return None
+
+
+# Characters that are no reason: spaces (Unicode Zs and the like) and format
+# marks. Listed here rather than str.strip(), which differs between CPython
+# and MicroPython (MicroPython strips ASCII only): one verdict on both engines.
+_SPACES = "\u00a0\u1680\u180e\u200b\u200c\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff"
+
+
+def _blank(s):
+    for c in s:
+        o = ord(c)
+        if o <= 0x20 or 0x7F <= o <= 0x9F or 0x2000 <= o <= 0x200A or c in _SPACES:
+            continue
+        return False
+    return True
 
 
 def decide(f, overrides, reason=None):
