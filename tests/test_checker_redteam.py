@@ -341,11 +341,16 @@ def test_the_cli_answers_every_line_of_a_file_with_one_bad_byte(engine, tmp_path
     lib.write_bytes(real_library_bytes())
     good = json.dumps(child()).encode()
     reqs = tmp_path / "requests.jsonl"
-    reqs.write_bytes(good + b"\n" + b'{"drug": "\xff"}\n' + good + b"\n")
+    # a stray byte, then what MicroPython's own decoder would take: an encoded
+    # surrogate, an overlong "/", a code point above U+10FFFF
+    bad = [b'{"drug": "\xff"}', b'{"drug": "\xed\xa0\xbd"}', b'{"drug": "\xc0\xaf"}', b'{"drug": "\xf4\x90\x80\x80"}']
+    data = good + b"\n" + b"\n".join(bad) + b"\n" + good + b"\n"
+    reqs.write_bytes(data)
     proc = subprocess.run([_druglib(), "check", "--library", str(lib), str(reqs), "--engine", engine],
                           capture_output=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert [json.loads(x)["verdict"] for x in proc.stdout.splitlines()] == ["accept", "reject", "accept"]
+    assert [json.loads(x)["verdict"] for x in proc.stdout.splitlines()] == ["accept"] + ["reject"] * 4 + ["accept"]
+    assert proc.stdout.decode().splitlines() == check_text(LIB, data)
 
 
 # --- 7. a drug given twice ----------------------------------------------------------
