@@ -237,6 +237,7 @@ def _finish_drug(drug):
     for _, key in LIMIT_KEYS:
         if key not in drug["limits"]:
             _fail("drug %s: limit %s missing" % (name, key))
+    _bsa_limits(name, drug["limits"])
     for level in ("step", "target"):
         if level not in drug["doses"]:
             _fail("drug %s: dose level %s missing" % (name, level))
@@ -265,6 +266,21 @@ def _finish_drug(drug):
             for d in range(1, days + 1):
                 if seen[d] != 1:
                     _fail("indication %s cycle %d day %d: %d schedule entries" % (ind["name"], c, d, seen[d]))
+
+
+def _bsa_limits(name, lim):
+    """The checker's BSA bands must make sense (issue 8): a positive estimate,
+    soft bands inside hard bands, a hard lower band short of 100 %."""
+    if lim["bsa_weight_k_cm2"] <= 0:
+        _fail("drug %s: bsa_weight_k_cm2 must be positive" % name)
+    if not 0 <= lim["bsa_weight_under_ppm"] < lim["bsa_weight_hard_under_ppm"] < 1000000:
+        _fail("drug %s: BSA lower bands out of order" % name)
+    if not 0 <= lim["bsa_weight_over_ppm"] < lim["bsa_weight_hard_over_ppm"]:
+        _fail("drug %s: BSA upper bands out of order" % name)
+    if not 0 < lim["height_min_mm"] < lim["height_max_mm"]:
+        _fail("drug %s: height range empty" % name)
+    if lim["bsa_height_tolerance_cm2"] < 0 or lim["priming_volume_ul"] < 0:
+        _fail("drug %s: negative BSA tolerance or priming volume" % name)
 
 
 def phase_of(ind, cycle):
