@@ -7,7 +7,7 @@
 # ppm. Powers and roots are compared by cross-multiplying: the Meeh estimate
 # k x W^(2/3) by cubing both sides, the Mosteller BSA sqrt(H x W / 3600) by
 # squaring. Roots are computed (integer Newton) only for the messages.
-from firmware.check.decimals import cmp_scaled, fixed_text, milli_text, to_text
+from firmware.check.decimals import cmp_scaled, fixed_text, to_text
 
 
 def check_patient(p, lim, f):
@@ -147,6 +147,3 @@ def icbrt(n):
         if y >= x:
             return x
         x = y
-
-
-__all__ = ["check_patient", "milli_text"]
