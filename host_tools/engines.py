@@ -39,7 +39,7 @@ def run_cpython(lib, text):
 def run_micropython(library_path, text, timeout=600):
     proc = subprocess.run(
         [micropython_exe(), "-X", "heapsize=64M", "-m", "firmware.checkmain", os.path.abspath(library_path)],
-        input=text.encode("utf-8"), capture_output=True, timeout=timeout, env=micropython_env(),
+        input=text if isinstance(text, bytes) else text.encode("utf-8"), capture_output=True, timeout=timeout, env=micropython_env(),
         cwd=FIRMWARE_ROOT)
     err = proc.stderr.decode("utf-8", "replace").strip()
     if proc.returncode == 3:

@@ -25,7 +25,9 @@ _MODEL = {
             "weight_min_g": 500, "weight_max_g": 350000, "bsa_min_cm2": 1000, "bsa_max_cm2": 35000,
             "age_max_days": 45000, "restart_step_days": 7, "interruption_continue_max_days": 7,
             "reinitiation_hours": 4, "adult_age_days": 6575,
-            "bsa_weight_under_ppm": 300000, "preservative_hard_min_weight_g": 5400, "bsa_weight_over_ppm": 1000000,
+            "bsa_weight_under_ppm": 250000, "preservative_hard_min_weight_g": 5400, "bsa_weight_over_ppm": 250000,
+            "bsa_weight_k_cm2": 1050, "bsa_weight_hard_under_ppm": 330000, "bsa_weight_hard_over_ppm": 500000,
+            "bsa_height_tolerance_cm2": 100, "height_min_mm": 300, "height_max_mm": 2500, "priming_volume_ul": 5000,
         },
         "doses": {
             "step": {"fixed_ng_day": 9000, "bsa_ng_m2_day": 5000, "bsa_cap_ng_day": 9000},

@@ -176,3 +176,81 @@ def test_micropython_and_cpython_give_identical_results_on_generated_programming
         with open(path, "wb") as fh:
             fh.write(real_library_bytes())
         assert run_micropython(path, text) == run_cpython(LIB, text)
+
+
+# --- issue 8: under 45 kg the BSA sets the dose, so the BSA must fit the weight ---
+
+LIM = DRUG["limits"]
+K_M2 = Fraction(LIM["bsa_weight_k_cm2"], 10000)  # estimate = K x W(kg)^(2/3) m2 (Meeh)
+SOFT_OVER = Fraction(1000000 + LIM["bsa_weight_over_ppm"], 1000000)   # 1.25
+HARD_OVER = Fraction(1000000 + LIM["bsa_weight_hard_over_ppm"], 1000000)  # 1.5
+PREP = Fraction(1000000 + LIM["dose_soft_ppm"], 1000000)  # a bag may deliver up to 5 % over the order
+
+
+def _within(x, c, weight):
+    """x <= c x K x W^(2/3), exactly (cubes, no float)."""
+    return x ** 3 <= (c * K_M2) ** 3 * weight ** 2
+
+
+@st.composite
+def child_programmings(draw):
+    """A child under 45 kg with ANY BSA from 0.3 to 3 times the estimate, dosed
+    by the regimen from that BSA, the bag within +-10 % of the (capped) order."""
+    ind = draw(st.sampled_from(["mrd", "relapsed-refractory"]))
+    cycle = draw(st.integers(1, 4 if ind == "mrd" else 9))
+    weight = Fraction(draw(st.integers(500, 44999)), 1000)
+    duration = draw(st.sampled_from([24, 48, 168]))
+    days = duration // 24
+    day = draw(st.integers(1, 28 - days + 1))
+    restart = draw(st.booleans())
+    assume(restart or not (ind == "relapsed-refractory" and cycle == 1 and day <= 7 < day + days - 1))
+    step = restart or (ind == "relapsed-refractory" and cycle == 1 and day + days - 1 <= 7)
+    estimate_cm2 = float(K_M2) * 10000 * float(weight) ** (2 / 3)
+    bsa_cm2 = round(estimate_cm2 * draw(st.integers(300, 3000)) / 1000)
+    bsa = Fraction(min(LIM["bsa_max_cm2"], max(LIM["bsa_min_cm2"], bsa_cm2)), 10000)
+    value = 5 if step else 15
+    daily = min(value * bsa, Fraction(9 if step else 28)) * Fraction(draw(st.integers(900, 1100)), 1000)
+    rate = FIXED[duration]
+    volume = Fraction(110 if duration == 168 else 270)
+    req = {"drug": "blinatumomab", "indication": ind, "cycle": cycle, "day": day,
+           "restart_after_adverse_event": restart,
+           "patient": {"age_days": draw(st.integers(31, 6000)), "weight_kg": str(float(weight)),
+                       "bsa_m2": str(float(bsa))},
+           "dose": {"value": value, "unit": "mcg/m2/day"},
+           "bag": {"blinatumomab_mcg": "%.4f" % float(daily * volume / (rate * 24)), "volume_ml": int(volume),
+                   "preservative": duration == 168},
+           "infusion": {"rate_ml_h": str(float(rate)), "duration_h": duration, "vtbi_ml": str(float(rate * duration))},
+           "line": {"inline_filter": duration != 168, "dehp_free": True}, "overrides": []}
+    return req, weight, bsa, value
+
+
+def _delivered(req):
+    inf, bag = req["infusion"], req["bag"]
+    return F(bag["blinatumomab_mcg"]) / F(bag["volume_ml"]) * F(inf["rate_ml_h"]) * 24
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(child_programmings())
+def test_without_an_override_a_child_never_gets_more_than_1_25_times_the_estimates_dose(case):
+    req, weight, bsa, value = case
+    r = check_one(LIB, json.dumps(req))
+    if r.verdict == "accept":
+        # the BSA is within 1.25 x the weight-based estimate, and the bag within the preparation tolerance
+        assert _within(bsa, SOFT_OVER, weight), (req, r.findings)
+        assert _within(_delivered(req) / value, SOFT_OVER * PREP, weight), (req, r.findings)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(child_programmings())
+def test_even_with_every_soft_stop_overridden_no_child_gets_1_5_times_the_estimates_dose(case):
+    req, weight, bsa, value = case
+    first = check_one(LIB, json.dumps(req))
+    req["overrides"] = [c for c, s, m in first.findings if s == "soft"]
+    req["override_reason"] = "confirmed with the prescriber"
+    r = check_one(LIB, json.dumps(req))
+    if not _within(bsa, HARD_OVER, weight) or bsa ** 3 == (HARD_OVER * K_M2) ** 3 * weight ** 2:
+        # at 1.5 x the estimate or more: refused, whatever the overrides
+        assert r.verdict == "reject" and "BSA_WEIGHT_IMPLAUSIBLE" in [c for c, s, m in r.findings]
+    if r.verdict == "accept":
+        d = _delivered(req) / value
+        assert _within(d, HARD_OVER * PREP, weight) and d ** 3 != (HARD_OVER * PREP * K_M2) ** 3 * weight ** 2

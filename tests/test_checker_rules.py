@@ -141,20 +141,31 @@ def test_the_weight_band_decides_the_dose_basis():
 
 
 def test_the_bsa_dose_is_capped_at_28_mcg_per_day():
-    # 44 kg with a large BSA of 2.0 m2: 15 x 2.0 = 30 mcg/day, capped to 28
-    capped = adult_24h(patient={"age_days": 6000, "weight_kg": 44, "bsa_m2": 2.0},
-                       dose={"value": 15, "unit": "mcg/m2/day"})
-    assert verdict(capped)[0] == "accept"
+    # 44 kg with a large BSA of 1.9 m2: 15 x 1.9 = 28.5 mcg/day, capped to 28.
+    # Issue 8: 1.9 m2 is 1.45 x the weight-based estimate for 44 kg, a soft
+    # stop; once it is overridden with a reason, the cap applies and is said.
+    capped = adult_24h(patient={"age_days": 6000, "weight_kg": 44, "bsa_m2": "1.9"},
+                       dose={"value": 15, "unit": "mcg/m2/day"}, overrides=["BSA_WEIGHT_MISMATCH"],
+                       override_reason="BSA confirmed by the prescriber")
+    v, codes, r = verdict(capped)
+    assert (v, codes) == ("accept", ["BSA_WEIGHT_MISMATCH"])
+    assert "DOSE_CAPPED" in [c for c, s, m in r.findings]
     over = _apply(capped, {"bag__blinatumomab_mcg": "33.75"})  # delivers 30 mcg/day
     v, codes, _ = verdict(over)
     assert v == "reject" and "MAX_DAILY_DOSE_EXCEEDED" in codes
+    # 2.0 m2 (issue 8): 1.53 x the estimate, impossible for 44 kg: hard, whatever the overrides
+    v, codes, _ = verdict(_apply(capped, {"patient__bsa_m2": "2.0"}))
+    assert (v, codes) == ("reject", ["BSA_WEIGHT_IMPLAUSIBLE"])
 
 
 def test_a_bag_a_little_off_asks_for_confirmation_and_an_override_accepts_it():
     off = adult_24h(bag__blinatumomab_mcg="29.5")  # 26.2 mcg/day: 6.3% under
     v, codes, _ = verdict(off)
     assert (v, codes) == ("confirm", ["BAG_DOSE_DEVIATION"])
-    assert verdict(_apply(off, {"overrides": ["BAG_DOSE_DEVIATION"]}))[0] == "accept"
+    # issue 8: an override takes effect only with a reason
+    assert verdict(_apply(off, {"overrides": ["BAG_DOSE_DEVIATION"]}))[:2] == (
+        "confirm", ["BAG_DOSE_DEVIATION", "OVERRIDE_REASON_REQUIRED"])
+    assert verdict(_apply(off, {"overrides": ["BAG_DOSE_DEVIATION"], "override_reason": "bag weighed"}))[0] == "accept"
     far = adult_24h(bag__blinatumomab_mcg="27")  # 24 mcg/day: 14% under
     assert verdict(far)[1] == ["BAG_DOSE_MISMATCH"]
     assert verdict(_apply(far, {"overrides": ["BAG_DOSE_MISMATCH"]}))[0] == "reject"
@@ -216,9 +227,10 @@ def test_unreadable_requests_are_rejected_not_crashed(text):
     assert r.verdict == "reject" and r.findings[0][0] in ("REQ_MALFORMED", "FIELD_MISSING")
 
 
-def test_unknown_fields_are_reported_and_ignored():
+def test_unknown_fields_are_a_hard_stop_naming_the_field():
+    # issue 8: before, an unknown field was ignored with an advisory
     v, codes, r = verdict(adult_24h(note="bed 4"))
-    assert v == "accept" and ("FIELD_IGNORED", "advisory") in [(c, s) for c, s, m in r.findings]
+    assert (v, codes) == ("reject", ["FIELD_UNKNOWN"]) and "'note'" in r.findings[0][2]
 
 
 def test_advisories_for_hospitalization_and_premedication():
@@ -237,7 +249,10 @@ def test_the_step_dose_cap_of_9_mcg_per_day_is_hard():
                       dose={"value": 5, "unit": "mcg/m2/day"}, bag__blinatumomab_mcg="10.9688")
     v, codes, _ = verdict(_apply(child, {"overrides": ["BAG_DOSE_DEVIATION"]}))
     assert v == "reject" and "MAX_DAILY_DOSE_EXCEEDED" in codes
-    assert verdict(_apply(child, {"bag__blinatumomab_mcg": "10.125"}))[0] == "accept"
+    # 1.95 m2 for 44 kg is 1.49 x the weight-based estimate (issue 8): soft
+    assert verdict(_apply(child, {"bag__blinatumomab_mcg": "10.125"}))[:2] == ("confirm", ["BSA_WEIGHT_MISMATCH"])
+    assert verdict(_apply(child, {"bag__blinatumomab_mcg": "10.125", "overrides": ["BSA_WEIGHT_MISMATCH"],
+                                  "override_reason": "BSA checked"}))[0] == "accept"
     # red-team r105: an adult step bag 5% strong (9.45 mcg/day) is over the step maximum
     strong = adult_24h(cycle=1, day=2, dose__value=9, bag__blinatumomab_mcg="10.6313")
     v, codes, _ = verdict(strong)
@@ -263,14 +278,15 @@ def test_a_bag_stronger_than_ordered_beyond_5_percent_is_hard_for_a_child():
     assert verdict(_apply(child, {"bag__blinatumomab_mcg": "8.1"}))[0] == "accept"
 
 
-def test_a_bsa_far_too_small_for_the_weight_is_a_soft_stop():
-    # pharmacist audit, finding 3: 40 kg with BSA 0.13 m2 would underdose silently
+def test_a_bsa_far_too_small_for_the_weight_is_a_hard_stop():
+    # pharmacist audit, finding 3: 40 kg with BSA 0.13 m2 would underdose silently;
+    # issue 8: 0.11 x the weight-based estimate is impossible, a hard stop
     child = adult_24h(patient={"age_days": 4000, "weight_kg": 40, "bsa_m2": "0.13"},
                       dose={"value": 15, "unit": "mcg/m2/day"}, bag__blinatumomab_mcg="2.1938")
-    assert verdict(child)[1] == ["BSA_WEIGHT_MISMATCH"]
-    # the capped doses of the monograph (15 mcg/m2 x 1.9 m2 at 44 kg) pass without a stop
+    assert verdict(child)[1] == ["BSA_WEIGHT_IMPLAUSIBLE"]
+    # 15 mcg/m2 x 1.9 m2 at 40 kg: 1.55 x the estimate, the caps must not make it pass (issue 8)
     capped = _apply(child, {"patient__bsa_m2": "1.9", "bag__blinatumomab_mcg": "31.5"})
-    assert verdict(capped)[0] == "accept"
+    assert verdict(capped)[:2] == ("reject", ["BSA_WEIGHT_IMPLAUSIBLE"])
 
 
 def test_preparation_rounding_of_one_0_01_ml_step_is_accepted_but_a_missed_cap_is_not():
@@ -286,7 +302,7 @@ def test_the_step_dose_where_the_target_is_due_is_a_soft_stop_not_a_silent_accep
     # e.g. a prolonged step ordered by the prescriber: lower than the regimen, logged
     low = adult_24h(dose__value=9, bag__blinatumomab_mcg="10.125")
     assert verdict(low)[:2] == ("confirm", ["DOSE_BELOW_REGIMEN"])
-    assert verdict(_apply(low, {"overrides": ["DOSE_BELOW_REGIMEN"]}))[0] == "accept"
+    assert verdict(_apply(low, {"overrides": ["DOSE_BELOW_REGIMEN"], "override_reason": "prolonged step"}))[0] == "accept"
     # any other dose off the regimen stays hard
     assert verdict(adult_24h(dose__value=20, bag__blinatumomab_mcg="22.5"))[1] == ["DOSE_NOT_IN_REGIMEN"]
 

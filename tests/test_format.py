@@ -105,3 +105,33 @@ def test_a_schedule_with_a_gap_is_refused_by_the_device():
 
 def test_header_digest_is_the_body_sha256():
     assert BLOB[16:48] == hashlib.sha256(BODY).digest()
+
+
+@pytest.mark.parametrize("key,value,words", [
+    ("bsa_weight_k_cm2", 0, "positive"),
+    ("bsa_weight_hard_over_ppm", 250000, "upper bands"),
+    ("bsa_weight_hard_under_ppm", 1000000, "lower bands"),
+    ("bsa_weight_under_ppm", 400000, "lower bands"),
+    ("height_max_mm", 300, "height range"),
+    ("priming_volume_ul", -1, "priming volume"),
+])
+def test_the_device_refuses_bsa_bands_that_make_no_sense(key, value, words):
+    # issue 8: the limit keys 23-29 are range-checked by the decoder too
+    model = dev_model()
+    model["drug"]["limits"][key] = value
+    with pytest.raises(EncodeError, match=words):
+        encode_library(model)
+
+
+def test_the_issue_8_limit_keys_round_trip():
+    drug = decode(BLOB)[1]["drugs"][0]
+    for key in ("bsa_weight_k_cm2", "bsa_weight_hard_under_ppm", "bsa_weight_hard_over_ppm",
+                "bsa_height_tolerance_cm2", "height_min_mm", "height_max_mm", "priming_volume_ul"):
+        assert drug["limits"][key] == dev_model()["drug"]["limits"][key]
+
+
+def test_a_second_drug_of_the_same_name_is_refused():
+    # issue 8: the checker would use one of the two silently
+    lib_len = 3 + BODY[1] * 256 + BODY[2]
+    with pytest.raises(LibraryFormatError, match="given twice"):
+        decode_body(BODY + BODY[lib_len:])

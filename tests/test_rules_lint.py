@@ -146,6 +146,10 @@ VARIANTS = [
      "preservative-missing"),
     ("storage-missing", [("bag_preservative = true", "bag_preservative = false", None)], "storage-missing"),
     ("duplicate-indication", [('id = "relapsed-refractory"', 'id = "mrd"', 1)], "duplicate-indication"),
+    # issue 8: the BSA bands around the weight-based estimate
+    ("bsa soft band outside the hard one", [('value = "25 %"', 'value = "55 %"', None)], "soft-above-hard"),
+    ("bsa hard lower band of 100 %", [('value = "33 %"', 'value = "100 %"', 1)], "bsa-band-invalid"),
+    ("height range empty", [('value = "30 cm"', 'value = "300 cm"', 1)], "range-empty"),
 ]
 
 

@@ -51,6 +51,8 @@ DRUG_MISTAKES = [
     ("citation malformed", 'cite = "Other Comments > General, line 149"\n\n[[indication.phase]]\nname = "consolidation"',
      'cite = "see the label"\n\n[[indication.phase]]\nname = "consolidation"', "indication[1].phase[0].cite",
      ["bad citation"]),
+    ("bsa coefficient in the wrong unit", 'value = "0.105 m2/kg^(2/3)"', 'value = "0.105 m2"',
+     "parameter.bsa_weight_coefficient.value", ["bad unit", "m2/kg^(2/3)"]),
     ("label-facts citation out of range", "label-facts.md > Dosing, lines 20-22", "label-facts.md > Dosing, lines 20-99",
      "out_of_scope[1].cite", ["label facts"]),
 ]
@@ -205,3 +207,15 @@ def test_quantities_rejected(text, kind, words):
     with pytest.raises(ValueError) as ei:
         parse_quantity(text, kind)
     assert words in str(ei.value)
+
+
+def test_a_literature_citation_needs_its_year(tmp_path):
+    # issue 8: the BSA formulas cite published sources, "literature > ... 1879 ..."
+    root = copy_rules(tmp_path)
+    edit(root, DRUG, '"literature > Meeh K. Oberflaechenmessungen des menschlichen Koerpers. Z Biol 1879;15:425-458"',
+         '"literature > Meeh"')
+    err = load_error(root)
+    assert err.key == "parameter.bsa_weight_coefficient.cite[0]" and "bad citation" in str(err)
+    text = (root / DRUG).read_text()
+    at = text.index("cite = [", text.index("[parameter.bsa_weight_coefficient]"))
+    assert err.line == text.count("\n", 0, at) + 1

@@ -5,8 +5,20 @@ from firmware.check.checker import Result, check, Findings, _verdict
 
 
 def split_requests(text):
-    """One JSON object, or JSON Lines: returns a list of request texts."""
-    stripped = text.strip()
+    """One JSON object, or JSON Lines: returns a list of request texts.
+
+    `text` may be bytes: when it is not all well-formed UTF-8 it is read as
+    JSON Lines, and a line that is not UTF-8 stays bytes, so that check_one
+    rejects that line alone (REQ_MALFORMED) and every other line gets its own
+    verdict (issue 8; before, one bad byte removed every verdict in the file)."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = jsontext.decode_utf8(text)
+        except jsontext.JsonTextError:
+            return _split_bytes(bytes(text))
+    # JSON's own whitespace only (RFC 8259 section 2): str.strip() differs
+    # between CPython and MicroPython for non-ASCII and control characters.
+    stripped = _strip(text)
     if not stripped:
         return []
     if "\n" in stripped:
@@ -15,8 +27,29 @@ def split_requests(text):
             return [stripped]
         except jsontext.JsonTextError:
             pass
-        return [line for line in stripped.split("\n") if line.strip()]
+        return [line for line in stripped.split("\n") if _strip(line)]
     return [stripped]
+
+
+def _strip(s):
+    i, j = 0, len(s)
+    while i < j and s[i] in " \t\n\r":
+        i += 1
+    while j > i and s[j - 1] in " \t\n\r":
+        j -= 1
+    return s[i:j]
+
+
+def _split_bytes(data):
+    out = []
+    for line in data.split(b"\n"):
+        if not line.strip(b" \t\r"):
+            continue
+        try:
+            out.append(jsontext.decode_utf8(line))
+        except jsontext.JsonTextError:
+            out.append(line)  # check_one answers: not UTF-8 text
+    return out
 
 
 def check_one(lib, text):

@@ -60,8 +60,15 @@ CODES = {
     "SUPERVISION": (ADVISORY, "Cycle start or re-initiation: supervision by a health care professional or hospitalization is recommended."),
     "PREMEDICATION": (ADVISORY, "Corticosteroid premedication is recommended before this dose."),
     "PRESERVATIVE_MONITORING": (ADVISORY, "Preservative bag in a child: monitor for new or worsening metabolic acidosis."),
-    "FIELD_IGNORED": (ADVISORY, "An entry the pump does not know was ignored."),
+    "FIELD_IGNORED": (ADVISORY, "Retired (issue 8): an entry the pump does not know is now FIELD_UNKNOWN, a hard stop."),
     "OVERRIDE_NOT_APPLICABLE": (ADVISORY, "An override was given for a limit that is not soft or not crossed; it has no effect."),
+    # --- issue 8 (clinical red team) ---
+    "FIELD_UNKNOWN": (HARD, "An entry the pump does not know: check its spelling (a mistyped safety entry is never ignored)."),
+    "BSA_WEIGHT_IMPLAUSIBLE": (HARD, "The BSA is impossible for this weight: re-enter the BSA and the weight (the BSA sets a child's dose)."),
+    "BSA_HEIGHT_MISMATCH": (HARD, "The BSA is not the one the height and weight give (Mosteller): re-enter the BSA, height and weight."),
+    "BAG_OVERFILL_LOW": (SOFT, "The bag holds too little overfill to prime the line: was the line primed with saline (not allowed), or will the bag run dry early?"),
+    "DOSE_CAPPED": (ADVISORY, "The dose by body surface area is above the daily maximum and is capped to it."),
+    "OVERRIDE_REASON_REQUIRED": (SOFT, "An override takes effect only with a reason: enter why the soft limit is overridden."),
 }
 
 

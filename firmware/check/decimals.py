@@ -7,6 +7,8 @@
 # 2138889/10000. Limits on length keep the integers small enough for a
 # microcontroller's long-int support.
 
+from firmware.check.jsontext import quote
+
 MAX_TEXT = 40      # characters of one number
 MAX_EXP10 = 24     # at most 24 decimal places after applying an exponent
 
@@ -29,14 +31,18 @@ def _digits(s):
 def parse(text):
     """'-12.50e1' -> (-1250, 1). Raises DecimalTextError for anything else.
 
-    Grammar: JSON's number grammar, leading zeros allowed in strings
-    ("007" is 7): [-] digits [. digits] [(e|E) [+|-] digits]. No spaces, no
-    'inf'/'nan', no hex, no '+' sign in front.
+    Grammar: JSON's number grammar (RFC 8259 section 6), for JSON numbers and
+    decimal strings alike: [-] (0 | [1-9] digits) [. digits] [(e|E) [+|-]
+    digits]. No leading zeros ("010"), no spaces, no 'inf'/'nan', no hex, no
+    '+' sign in front, no '.5' or '5.'.
     """
     if not isinstance(text, str):
         raise DecimalTextError("not a number")
     if len(text) == 0 or len(text) > MAX_TEXT:
         raise DecimalTextError("number text empty or longer than %d characters" % MAX_TEXT)
+    for ch in text:
+        if ch not in "0123456789+-.eE":
+            raise DecimalTextError("%s is not a number" % quote(text))
     s = text
     neg = False
     if s[0] == "-":
@@ -55,22 +61,26 @@ def parse(text):
         if e and (e[0] == "+" or e[0] == "-"):
             esign = -1 if e[0] == "-" else 1
             e = e[1:]
+        if not _digits(s.replace(".", "", 1)):
+            raise DecimalTextError("%s is not a number" % quote(text))
         if not _digits(e) or len(e) > 3:
-            raise DecimalTextError("malformed exponent in %r" % text)
+            raise DecimalTextError("malformed exponent in %s" % quote(text))
         exp = esign * int(e)
     if "." in s:
         whole, frac = s.split(".", 1)
         if not _digits(whole) or not _digits(frac):
-            raise DecimalTextError("malformed number %r" % text)
+            raise DecimalTextError("malformed number %s" % quote(text))
     else:
         whole, frac = s, ""
         if not _digits(whole):
-            raise DecimalTextError("malformed number %r" % text)
+            raise DecimalTextError("malformed number %s" % quote(text))
+    if len(whole) > 1 and whole[0] == "0":
+        raise DecimalTextError("number %s has a leading zero" % quote(text))
     mant = int(whole + frac)
     exp10 = len(frac) - exp
     if exp10 < 0:
         if -exp10 > MAX_EXP10:
-            raise DecimalTextError("number %r too large" % text)
+            raise DecimalTextError("number %s too large" % quote(text))
         mant = mant * 10 ** (-exp10)
         exp10 = 0
     if exp10 > MAX_EXP10:
@@ -79,7 +89,7 @@ def parse(text):
             mant //= 10
             exp10 -= 1
         if exp10 > MAX_EXP10:
-            raise DecimalTextError("number %r has more than %d decimal places" % (text, MAX_EXP10))
+            raise DecimalTextError("number %s has more than %d decimal places" % (quote(text), MAX_EXP10))
     while exp10 > 0 and mant % 10 == 0:
         mant //= 10
         exp10 -= 1

@@ -38,10 +38,7 @@ _NUMCH = "0123456789+-.eE"
 
 def loads(text):
     if isinstance(text, (bytes, bytearray)):
-        try:
-            text = bytes(text).decode("utf-8")
-        except Exception:
-            raise JsonTextError("not UTF-8 text", 0)
+        text = decode_utf8(text)
     if len(text) > MAX_TEXT:
         raise JsonTextError("request longer than %d characters" % MAX_TEXT, MAX_TEXT)
     value, pos = _value(text, _skip(text, 0), 0)
@@ -73,7 +70,7 @@ def _value(s, i, depth):
     for word, val in (("true", True), ("false", False), ("null", None)):
         if s.startswith(word, i):
             return val, i + len(word)
-    raise JsonTextError("unexpected character %r" % c, i)
+    raise JsonTextError("unexpected character %s" % quote(c), i)
 
 
 def _object(s, i, depth):
@@ -88,7 +85,7 @@ def _object(s, i, depth):
             raise JsonTextError("expected a quoted key", i)
         key, i = _string(s, i)
         if key in out:
-            raise JsonTextError("duplicate key %r" % key, i)
+            raise JsonTextError("duplicate key %s" % quote(key), i)
         i = _skip(s, i)
         if i >= len(s) or s[i] != ":":
             raise JsonTextError("expected ':'", i)
@@ -140,21 +137,42 @@ def _string(s, i):
                 raise JsonTextError("unterminated escape", i)
             e = s[i + 1]
             if e == "u":
-                h = s[i + 2:i + 6]
-                if len(h) != 4 or not all(ch in "0123456789abcdefABCDEF" for ch in h):
-                    raise JsonTextError("bad \\u escape", i)
-                parts.append(chr(int(h, 16)))
+                cp = _hex4(s, i)
                 i += 6
+                if 0xDC00 <= cp <= 0xDFFF:
+                    raise JsonTextError("lone low surrogate \\u%04X" % cp, i - 6)
+                if 0xD800 <= cp <= 0xDBFF:
+                    # RFC 8259 section 7: a character outside the Basic
+                    # Multilingual Plane is a UTF-16 surrogate pair of escapes
+                    if s[i:i + 2] != "\\u":
+                        raise JsonTextError("lone high surrogate \\u%04X" % cp, i - 6)
+                    lo = _hex4(s, i)
+                    if not 0xDC00 <= lo <= 0xDFFF:
+                        raise JsonTextError("lone high surrogate \\u%04X" % cp, i - 6)
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
+                    i += 6
+                parts.append(chr(cp))
             elif e in _ESC:
                 parts.append(_ESC[e])
                 i += 2
             else:
-                raise JsonTextError("bad escape \\%s" % e, i)
+                raise JsonTextError("bad escape %s" % quote("\\" + e), i)
             start = i
             continue
-        if ord(c) < 0x20:
+        o = ord(c)
+        if o < 0x20:
             raise JsonTextError("control character in string", i)
+        if 0xD800 <= o <= 0xDFFF:
+            raise JsonTextError("lone surrogate in string", i)
         i += 1
+
+
+def _hex4(s, i):
+    """The code unit of the escape \\uXXXX at s[i]."""
+    h = s[i + 2:i + 6]
+    if len(h) != 4 or not all(ch in "0123456789abcdefABCDEF" for ch in h):
+        raise JsonTextError("bad \\u escape", i)
+    return int(h, 16)
 
 
 def _number(s, i):
@@ -225,3 +243,65 @@ def _qs(s):
             out.append(c)
     out.append('"')
     return "".join(out)
+
+
+QUOTE_MAX = 32  # characters of a value the user typed, quoted back in a message
+
+
+def quote(s):
+    """A value the user typed, for a message: the same text on every engine
+    (never repr(): CPython and MicroPython differ for non-ASCII), and a long
+    value cut to a short prefix ("aaaa..." (60000 characters))."""
+    if not isinstance(s, str):
+        s = str(s)
+    if len(s) <= QUOTE_MAX:
+        return "'" + s + "'"
+    return "'%s...' (%d characters)" % (s[:QUOTE_MAX], len(s))
+
+
+def decode_utf8(data):
+    """Bytes -> str, strictly (RFC 3629): no overlong forms, no encoded
+    surrogates, nothing above U+10FFFF. MicroPython's bytes.decode accepts all
+    three, so the check is ours and both engines give the same answer."""
+    data = bytes(data)
+    try:
+        text = data.decode("utf-8")
+    except Exception:
+        text = None
+    if text is not None and len(text) == len(data):
+        return text  # all ASCII
+    bad = utf8_error(data)
+    if bad >= 0 or text is None:
+        raise JsonTextError("not UTF-8 text (byte %d)" % (bad + 1 if bad >= 0 else 1), max(bad, 0))
+    return text
+
+
+def utf8_error(data):
+    """Offset of the first byte that is not well-formed UTF-8, or -1."""
+    i = 0
+    n = len(data)
+    while i < n:
+        b = data[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if 0xC2 <= b <= 0xDF:
+            k, lo, hi = 1, 0x80, 0xBF
+        elif 0xE0 <= b <= 0xEF:
+            k = 2
+            lo = 0xA0 if b == 0xE0 else 0x80
+            hi = 0x9F if b == 0xED else 0xBF  # 0xED 0xA0.. are surrogates
+        elif 0xF0 <= b <= 0xF4:
+            k = 3
+            lo = 0x90 if b == 0xF0 else 0x80
+            hi = 0x8F if b == 0xF4 else 0xBF
+        else:
+            return i
+        c = data[i + 1] if i + 1 < n else -1
+        if not lo <= c <= hi:
+            return i
+        for j in range(2, k + 1):
+            if i + j >= n or not 0x80 <= data[i + j] <= 0xBF:
+                return i
+        i += k + 1
+    return -1

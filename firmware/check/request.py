@@ -5,12 +5,15 @@ from firmware.check import decimals as decimal_text
 from firmware.check.jsontext import Number
 
 MISSING = object()
+BROKEN = object()  # a parent object is missing or not an object: reported once already
 
-# Known fields; anything else is reported (FIELD_IGNORED) and ignored.
+# Known fields (DESIGN.md, the request); anything else, at any level, is the
+# hard stop FIELD_UNKNOWN naming the field: a typo in a safety field
+# ("flush_mL", "kvo_ml_hr") must never pass as an accept (issue 8).
 KNOWN = {
     "": ("drug", "indication", "cycle", "day", "restart_after_adverse_event", "patient", "dose",
          "bag", "infusion", "line", "overrides", "override_reason"),
-    "patient": ("age_days", "weight_kg", "bsa_m2"),
+    "patient": ("age_days", "weight_kg", "bsa_m2", "height_cm"),
     "dose": ("value", "unit"),
     "bag": ("blinatumomab_mcg", "volume_ml", "preservative"),
     "infusion": ("rate_ml_h", "duration_h", "vtbi_ml", "bolus_ml", "kvo_ml_h"),
@@ -24,30 +27,42 @@ class Reader:
     def __init__(self, obj, findings):
         self.obj = obj
         self.f = findings
+        self.reported = []  # parent paths already reported: one cause, one finding
 
-    def _get(self, path):
+    def _get(self, path, required=True):
         node = self.obj
         parts = path.split(".")
-        for i in range(len(parts)):
-            if not isinstance(node, dict):
-                return MISSING
-            if parts[i] not in node:
-                return MISSING
-            node = node[parts[i]]
-            if i < len(parts) - 1 and node is not MISSING and not isinstance(node, dict):
-                self.f.add("FIELD_INVALID", "%s must be an object" % ".".join(parts[:i + 1]))
-                return MISSING
-        return node
+        for i in range(len(parts) - 1):
+            parent = ".".join(parts[:i + 1])
+            v = node.get(parts[i]) if isinstance(node, dict) else None
+            if v is None:
+                # "patient" missing: one FIELD_MISSING, not one per entry in it
+                if required and parent not in self.reported:
+                    self.reported.append(parent)
+                    self.missing(parent)
+                return BROKEN
+            if not isinstance(v, dict):
+                # "dose": [28]: one FIELD_INVALID, not one per entry in it
+                if parent not in self.reported:
+                    self.reported.append(parent)
+                    self.f.add("FIELD_INVALID", "%s must be an object" % parent)
+                return BROKEN
+            node = v
+        if parts[-1] not in node:
+            return MISSING
+        return node[parts[-1]]
 
     def present(self, path):
-        v = self._get(path)
-        return v is not MISSING and v is not None
+        v = self._get(path, False)
+        return v is not MISSING and v is not BROKEN and v is not None
 
     def missing(self, path):
         self.f.add("FIELD_MISSING", "%s is missing" % path)
 
     def string(self, path):
         v = self._get(path)
+        if v is BROKEN:
+            return None
         if v is MISSING or v is None:
             self.missing(path)
             return None
@@ -58,6 +73,8 @@ class Reader:
 
     def boolean(self, path):
         v = self._get(path)
+        if v is BROKEN:
+            return None
         if v is MISSING or v is None:
             self.missing(path)
             return None
@@ -68,7 +85,9 @@ class Reader:
 
     def decimal(self, path, required=True):
         """An exact decimal (mantissa, exp10) from a JSON number or a decimal string."""
-        v = self._get(path)
+        v = self._get(path, required)
+        if v is BROKEN:
+            return None
         if v is MISSING or v is None:
             if required:
                 self.missing(path)
@@ -96,8 +115,8 @@ class Reader:
         return n
 
     def string_list(self, path):
-        v = self._get(path)
-        if v is MISSING or v is None:
+        v = self._get(path, False)
+        if v is BROKEN or v is MISSING or v is None:
             return []
         if not isinstance(v, list):
             self.f.add("FIELD_INVALID", "%s must be a list of codes" % path)
@@ -109,9 +128,10 @@ class Reader:
         return v
 
     def unknown_fields(self):
+        """Every field the contract does not know, at any level, sorted."""
         out = []
         for section in KNOWN:
-            node = self.obj if section == "" else self._get(section)
+            node = self.obj if section == "" else self.obj.get(section)
             if not isinstance(node, dict):
                 continue
             for k in node:

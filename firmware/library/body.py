@@ -31,6 +31,10 @@ LIMIT_KEYS = (
     (18, "reinitiation_hours"), (19, "adult_age_days"),
     (20, "bsa_weight_under_ppm"), (21, "bsa_weight_over_ppm"),
     (22, "preservative_hard_min_weight_g"),
+    # issue 8 (before the first release: docs/format.md, "Versioning")
+    (23, "bsa_weight_k_cm2"), (24, "bsa_weight_hard_under_ppm"), (25, "bsa_weight_hard_over_ppm"),
+    (26, "bsa_height_tolerance_cm2"), (27, "height_min_mm"), (28, "height_max_mm"),
+    (29, "priming_volume_ul"),
 )
 LIMIT_BY_ID = dict(LIMIT_KEYS)
 LEVELS = {1: "step", 2: "target"}
@@ -140,6 +144,11 @@ def decode_body(body):
                     "admin": [], "indications": []}
             ind = None
             r.end()
+            for other in lib["drugs"]:
+                # a second drug of the same name would make the checker use one
+                # of the two silently (issue 8): refuse the library
+                if other["name"] == drug["name"]:
+                    _fail("drug %s given twice" % drug["name"])
             lib["drugs"].append(drug)
             continue
         if drug is None:
@@ -228,6 +237,7 @@ def _finish_drug(drug):
     for _, key in LIMIT_KEYS:
         if key not in drug["limits"]:
             _fail("drug %s: limit %s missing" % (name, key))
+    _bsa_limits(name, drug["limits"])
     for level in ("step", "target"):
         if level not in drug["doses"]:
             _fail("drug %s: dose level %s missing" % (name, level))
@@ -256,6 +266,21 @@ def _finish_drug(drug):
             for d in range(1, days + 1):
                 if seen[d] != 1:
                     _fail("indication %s cycle %d day %d: %d schedule entries" % (ind["name"], c, d, seen[d]))
+
+
+def _bsa_limits(name, lim):
+    """The checker's BSA bands must make sense (issue 8): a positive estimate,
+    soft bands inside hard bands, a hard lower band short of 100 %."""
+    if lim["bsa_weight_k_cm2"] <= 0:
+        _fail("drug %s: bsa_weight_k_cm2 must be positive" % name)
+    if not 0 <= lim["bsa_weight_under_ppm"] < lim["bsa_weight_hard_under_ppm"] < 1000000:
+        _fail("drug %s: BSA lower bands out of order" % name)
+    if not 0 <= lim["bsa_weight_over_ppm"] < lim["bsa_weight_hard_over_ppm"]:
+        _fail("drug %s: BSA upper bands out of order" % name)
+    if not 0 < lim["height_min_mm"] < lim["height_max_mm"]:
+        _fail("drug %s: height range empty" % name)
+    if lim["bsa_height_tolerance_cm2"] < 0 or lim["priming_volume_ul"] < 0:
+        _fail("drug %s: negative BSA tolerance or priming volume" % name)
 
 
 def phase_of(ind, cycle):

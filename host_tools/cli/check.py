@@ -2,7 +2,6 @@
 import sys
 
 from host_tools import engines
-from host_tools.errors import UsageError
 from host_tools.library.files import load_library, read_bytes
 
 
@@ -19,10 +18,9 @@ def read_requests(path):
         data = sys.stdin.buffer.read()
     else:
         data = read_bytes(path, "requests file")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise UsageError("requests are not UTF-8 text (byte %d)" % e.start) from None
+    # Bytes, as read: a line that is not UTF-8 gets its own reject from the
+    # checker and every other line its verdict (issue 8).
+    return data
 
 
 def run(args):

@@ -30,10 +30,31 @@ def _manifest(root_dir):
     path = os.path.join(root_dir, MANIFEST_NAME)
     data, lines = read_toml(path)
     man = validate(data, path, lines, MANIFEST, {})
+    _unique_drug_names(root_dir, path, lines, man)
     if len(man["drug_files"]) != 1:
         raise RulesError(path, "drug_files", lines.line(("drug_files",)),
                          "library format v1 holds exactly one drug: list one drug file")
     return man, path
+
+
+def _unique_drug_names(root_dir, path, lines, man):
+    """Two drug files naming the same drug: the pump would use one of them
+    silently (issue 8). Refused whatever the format allows."""
+    if len(man["drug_files"]) < 2:
+        return
+    seen = {}
+    for name in man["drug_files"]:
+        try:
+            data, _ = read_toml(os.path.join(root_dir, name))
+        except RulesError:
+            continue  # reported with the file's own error where it is read
+        drug = data.get("drug", {}).get("name") if isinstance(data.get("drug"), dict) else None
+        if drug is None:
+            continue  # the schema reports the missing [drug] table
+        if drug in seen:
+            raise RulesError(path, "drug_files", lines.line(("drug_files",)),
+                             "drug %r is defined twice (%s and %s)" % (drug, seen[drug], name))
+        seen[drug] = name
 
 
 def _drug_files(root_dir, man):

@@ -112,6 +112,21 @@ def _lint_parameters(doc, fx):
                % (p["preservative_hard_min_weight"]["value"].text, p["preservative_min_weight"]["value"].text))
     if not v["min_age"] < v["adult_min_age"] < v["age_max"]:
         fx.add(p["adult_min_age"], "outside-plausible", "adult_min_age is outside the plausible ages")
+    _lint_bsa_bands(p, v, fx)
+
+
+def _lint_bsa_bands(p, v, fx):
+    """BSA against weight (issue 8): a soft band inside a hard band, both around 1."""
+    if v["height_min"] >= v["height_max"]:
+        fx.add(p["height_min"], "range-empty", "height_min (%s) is not below height_max (%s)"
+               % (p["height_min"]["value"].text, p["height_max"]["value"].text))
+    for soft, hard in (("bsa_weight_under", "bsa_weight_hard_under"), ("bsa_weight_over", "bsa_weight_hard_over")):
+        if v[soft] >= v[hard]:
+            fx.add(p[soft], "soft-above-hard", "the soft BSA band %s (%s) is not inside the hard one %s (%s)"
+                   % (soft, p[soft]["value"].text, hard, p[hard]["value"].text))
+    if v["bsa_weight_hard_under"] >= 1000000:
+        fx.add(p["bsa_weight_hard_under"], "bsa-band-invalid",
+               "a BSA %s below the estimate is not a positive BSA" % p["bsa_weight_hard_under"]["value"].text)
 
 
 def _pattern(row):

@@ -36,8 +36,15 @@ PARAMETERS = {
     "weight_min": ("weight_g", "hard", "weight_min_g"),
     "weight_max": ("weight_g", "hard", "weight_max_g"),
     "bsa_min": ("bsa_cm2", "hard", "bsa_min_cm2"),
+    "bsa_weight_coefficient": ("bsa_coefficient_cm2", "hard", "bsa_weight_k_cm2"),
     "bsa_weight_under": ("ppm", "soft", "bsa_weight_under_ppm"),
     "bsa_weight_over": ("ppm", "soft", "bsa_weight_over_ppm"),
+    "bsa_weight_hard_under": ("ppm", "hard", "bsa_weight_hard_under_ppm"),
+    "bsa_weight_hard_over": ("ppm", "hard", "bsa_weight_hard_over_ppm"),
+    "bsa_height_tolerance": ("bsa_cm2", "hard", "bsa_height_tolerance_cm2"),
+    "height_min": ("height_mm", "hard", "height_min_mm"),
+    "height_max": ("height_mm", "hard", "height_max_mm"),
+    "priming_volume": ("volume_ul", "soft", "priming_volume_ul"),
     "bsa_max": ("bsa_cm2", "hard", "bsa_max_cm2"),
     "age_max": ("age_days", "hard", "age_max_days"),
     "restart_step_duration": ("days", "advisory", "restart_step_days"),
@@ -171,6 +178,8 @@ class StrList(Spec):
 _LINES = r"lines? (?P<lines>\d+(?:-\d+)?(?:, \d+(?:-\d+)?)*)"
 _CITE_DOC = re.compile(r"(?P<doc>label-facts\.md > )?(?P<section>\S.*?), " + _LINES)
 _CITE_DECISION = re.compile(r"(issue \d+|pharmacy decision) > \S.*")
+# A published source outside the monograph (e.g. a BSA formula): "literature > <reference>".
+_CITE_LITERATURE = re.compile(r"literature > \S.*\d{4}.*")
 
 
 class Cite(Spec):
@@ -185,11 +194,13 @@ class Cite(Spec):
             if _CITE_DECISION.fullmatch(c):
                 ctx.decision_cited = True
                 continue
+            if _CITE_LITERATURE.fullmatch(c):
+                continue
             m = _CITE_DOC.fullmatch(c)
             if not m:
                 ctx.fail(p, 'bad citation %r: write "<section> > <heading>, line N" (or lines N-M, N, M), '
-                            '"label-facts.md > <section>, line N", or "issue N > ..." / '
-                            '"pharmacy decision > ..." with a note' % c)
+                            '"label-facts.md > <section>, line N", "literature > <reference with its year>", '
+                            'or "issue N > ..." / "pharmacy decision > ..." with a note' % c)
             source = "supplement" if m.group("doc") else "source"
             count = ctx.line_counts.get(source)
             for part in m.group("lines").split(", "):

@@ -206,6 +206,8 @@ KINDS = {
     "bsa_ng_m2_day": {"mcg/m2/day": 1000},
     "dose_ng_day": {"mcg/day": 1000, "mcg/m2/day": 1000},  # either; the linter checks the band
     "ppm": {"%": 10000},
+    "height_mm": {"cm": 10},
+    "bsa_coefficient_cm2": {"m2/kg^(2/3)": 10000},  # k of k x W^(2/3): cm2 per kg^(2/3)
 }
 
 RESOLUTION = {
@@ -213,6 +215,7 @@ RESOLUTION = {
     "duration_h": "1 h", "rate_ul_h": "1 uL/h", "volume_ul": "1 uL",
     "fixed_ng_day": "1 ng/day", "bsa_ng_m2_day": "1 ng/m2/day", "dose_ng_day": "1 ng/day",
     "ppm": "1 ppm (0.0001 %)",
+    "height_mm": "1 mm", "bsa_coefficient_cm2": "1 cm2/kg^(2/3)",
 }
 
 _DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?\Z")
