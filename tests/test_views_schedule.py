@@ -105,11 +105,26 @@ def test_shared_case_bag_contents():
 
 
 def test_child_dosed_by_bsa_with_the_cap():
-    p = plan(weight="40", bsa="1.95", age=5000, bag="24h", cycles=2)  # 15 x 1.95 = 29.25 -> capped at 28
+    """Since issue 8 a plausible child's BSA (within 25 % of the weight-based
+    estimate) never reaches the label's 9 and 28 mcg/day caps, so the capping
+    path is exercised with a library whose caps pharmacy lowered: 40 kg,
+    1.4 m2 (1.14 x the estimate)."""
+    changed = copy.deepcopy(lib())
+    doses = changed["drugs"][0]["doses"]
+    doses["target"]["bsa_cap_ng_day"] = 20000  # 15 x 1.4 = 21 -> capped at 20
+    doses["step"]["bsa_cap_ng_day"] = 6000     # 5 x 1.4 = 7 -> capped at 6
+    p = plan(weight="40", bsa="1.4", age=5000, bag="24h", cycles=2, library=changed)
     b = p.cycles[1].bags[0]
-    assert b.order == (Decimal("15"), "mcg/m2/day") and b.capped and b.delivered_mcg_day == Decimal("28.00")
-    assert p.cycles[0].bags[0].capped  # 5 x 1.95 = 9.75 -> 9 mcg/day
-    assert_course(p, "relapsed-refractory", "40", "1.95", "24h")
+    assert b.order == (Decimal("15"), "mcg/m2/day") and b.capped and b.delivered_mcg_day == Decimal("20.00")
+    step = p.cycles[0].bags[0]
+    assert step.capped and step.delivered_mcg_day == Decimal("6.00")
+
+
+def test_a_child_whose_bsa_would_reach_the_label_cap_is_refused():
+    """40 kg with 1.95 m2 (1.59 x the estimate): the BSA is impossible for the
+    weight, so the plan is refused rather than capped silently (issue 8)."""
+    with pytest.raises(ScheduleError, match="BSA_WEIGHT_IMPLAUSIBLE"):
+        plan(weight="40", bsa="1.95", age=5000, bag="24h", cycles=2)
 
 
 def test_bsa_from_height_by_mosteller():
@@ -152,7 +167,8 @@ def test_seven_day_bag_under_the_preservative_weight_is_an_error_not_a_change_of
     (dict(cycles=0), "1 to 9 cycles"),
     (dict(age=20), "AGE_BELOW_MINIMUM"),
     (dict(age=29), "AGE_UNDER_ONE_MONTH"),
-    (dict(weight="30", bsa="3.0"), "BSA_WEIGHT_MISMATCH"),
+    (dict(weight="30", bsa="3.0"), "BSA_WEIGHT_IMPLAUSIBLE"),
+    (dict(weight="30", bsa="1.3"), "BSA_WEIGHT_MISMATCH"),
     (dict(weight="400"), "PATIENT_VALUE_IMPLAUSIBLE"),
 ])
 def test_a_patient_the_library_cannot_dose_is_a_clear_error(kw, words):
