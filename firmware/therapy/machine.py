@@ -213,7 +213,7 @@ def _elapse(t, now_mh):
                     t.rec.cycle, course.hours_text(t.rec.inf_mh))))
             else:
                 t.state = BAG_EMPTY
-                events.append(_finding("BAG_EMPTY", "after %s h; next bag: cycle %d day %d" % (
+                events.append(_finding("BAG_EMPTY", "at %s h on the pump's clock; next bag: cycle %d day %d" % (
                     course.hours_text(t.rec.last_mh), t.rec.cycle, t.rec.next_day())))
         else:
             bag.done_nl += bag.rate_ul_h * dt

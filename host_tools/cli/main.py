@@ -22,6 +22,7 @@ COMMANDS = {
     "push": ("host_tools.cli.push", "install a released library on one or more pumps over serial"),
     "info": ("host_tools.cli.info", "ask a pump which library it runs"),
     "log": ("host_tools.cli.log", "pull and verify a pump's event log"),
+    "simulate": ("host_tools.cli.simulate", "drive a pump through a whole infusion from a scenario (therapy state machine)"),
 }
 
 
