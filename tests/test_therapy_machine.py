@@ -175,3 +175,12 @@ def test_malformed_actions_are_named(step, why):
     with pytest.raises(ActionError) as e:
         action(step)
     assert why in e.value.message
+
+
+def test_an_infusion_started_and_paused_at_once_counts_its_interruption_from_the_start():
+    # found by the state-machine test: a bag programmed, left 168 h, started
+    # and paused at once; the interruption runs from the start, not from never
+    base = [P(request(RR, 1, 1, 9)), A(168), START, PAUSE]
+    assert results(base + [RESUME])[-1] == ("ok", "running")
+    assert run(base + [RESUME])[-1].codes() == []
+    assert results(base + [A(169), RESUME])[-1] == ("refused", "paused")

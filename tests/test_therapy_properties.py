@@ -160,10 +160,14 @@ class TherapyMachine(RuleBasedStateMachine):
 
     @rule()
     def start(self):
+        if self.m.state == "programmed":
+            self.m.rec[3] = self.m.clock  # running from now: the interruption ends
         self.act(*reversed(self.simple("start", ("programmed",), "running")))
 
     @rule()
     def pause(self):
+        if self.m.state == "running":
+            self.m.rec[3] = self.m.clock
         self.act(*reversed(self.simple("pause", ("running",), "paused")))
 
     @rule()
@@ -172,6 +176,7 @@ class TherapyMachine(RuleBasedStateMachine):
         ok = m.state == "paused" and m.clock - m.rec[3] <= 7 * DAY
         if ok:
             m.state = "running"
+            m.rec[3] = m.clock
         self.act({"action": "resume"}, "ok" if ok else "refused")
 
     @rule()
@@ -235,6 +240,6 @@ class TherapyMachine(RuleBasedStateMachine):
             assert ng_num <= MAX_DAY_NG * ng_den * 1000, "more than the daily dose in 24 h"
 
 
-TherapyMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None,
+TherapyMachine.TestCase.settings = settings(max_examples=80, stateful_step_count=40, deadline=None,
                                             suppress_health_check=[HealthCheck.too_slow])
 test_therapy_against_an_independent_model = TherapyMachine.TestCase

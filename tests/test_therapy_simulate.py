@@ -106,3 +106,30 @@ def test_simulate_on_a_given_port_and_every_step_is_in_the_pumps_log_with_the_cl
         assert recs[3]["codes"] == ["FLUSH_LOCKED"] and recs[3]["result"] == "refused"
     finally:
         sim.kill()
+
+
+def test_the_demo_shows_a_blocked_flush_a_refused_wrong_day_bag_and_a_resume_with_advisories(tmp_path, monkeypatch,
+                                                                                              capsys):
+    from host_tools import demo
+
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("out")
+    demo.therapy_section(6)
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in out.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()}
+    assert rows["4"][0].startswith("flush") and rows["4"][1:3] == ["REFUSED", "bag-empty"] and "FLUSH_LOCKED" in rows["4"][3]
+    assert rows["5"][1] == "REFUSED" and "COURSE_DAY_MISMATCH" in rows["5"][3]
+    assert rows["11"][0].startswith("resume") and rows["11"][1:3] == ["OK", "running"]
+    assert "SUPERVISION, PREMEDICATION" in rows["11"][3]
+
+
+def test_the_therapy_bench_runs_at_a_tiny_size():
+    import subprocess
+    import sys
+
+    from therapy_helpers import ROOT
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_therapy.py"), "--tiny"], capture_output=True,
+                       text=True, timeout=300, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert "ratio" in p.stdout and "ends bag-empty" in p.stdout

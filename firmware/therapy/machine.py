@@ -159,9 +159,12 @@ def step(t, action, now_mh, lib):
         return _override(t, after, action.args["codes"], action.args["reason"], events)
     if name == "start":
         after.state = RUNNING
-        return Outcome(OK, events + _reinitiation(after, lib), after)
+        advice = _reinitiation(after, lib)
+        after.rec.last_mh = now_mh  # the infusion runs from now: an interruption ends here
+        return Outcome(OK, events + advice, after)
     if name == "pause":
         after.state = PAUSED
+        after.rec.last_mh = now_mh
         return Outcome(OK, events, after)
     if name == "resume":
         gap = after.rec.interrupted_mh(now_mh) if after.rec is not None else 0
@@ -170,7 +173,9 @@ def step(t, action, now_mh, lib):
             return Outcome(REFUSED, [_finding("RESUME_INTERRUPTION_TOO_LONG", "interrupted for %s h"
                                               % course.hours_text(gap))], t)
         after.state = RUNNING
-        return Outcome(OK, events + _reinitiation(after, lib), after)
+        advice = _reinitiation(after, lib)
+        after.rec.last_mh = now_mh
+        return Outcome(OK, events + advice, after)
     if name == "prime":
         return Outcome(OK, events, after)
     if name == "stop":
