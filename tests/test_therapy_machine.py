@@ -43,6 +43,9 @@ def test_example_scenario_gives_its_expected_results(path):
     got = results(steps)
     want = [(s["expect"]["result"], s["expect"]["state"]) for s in steps]
     assert got == want
+    for o, s in zip(run(steps), steps):
+        for code in s["expect"].get("codes_include", []):
+            assert code in o.codes(), (s, code)
 
 
 def test_a_refused_action_returns_the_very_state_it_was_given():
@@ -184,3 +187,21 @@ def test_an_infusion_started_and_paused_at_once_counts_its_interruption_from_the
     assert results(base + [RESUME])[-1] == ("ok", "running")
     assert run(base + [RESUME])[-1].codes() == []
     assert results(base + [A(169), RESUME])[-1] == ("refused", "paused")
+
+
+def test_a_soft_stop_waits_in_pending_for_an_override_naming_it_with_a_reason():
+    low = request(RR, 2, 1)
+    low["bag"]["blinatumomab_mcg"] = "29.5"  # 6 % low: BAG_DOSE_DEVIATION (soft)
+    ov = {"action": "override", "codes": ["BAG_DOSE_DEVIATION"], "reason": "pharmacist confirmed"}
+    assert results([P(low)]) == [("confirm", "pending")]
+    assert results([P(low), dict(ov, codes=[])])[-1] == ("refused", "pending")
+    assert results([P(low), dict(ov, reason="")])[-1] == ("refused", "pending")
+    assert results([P(low), START])[-1] == ("refused", "pending")
+    outs = run([P(low), ov, START])
+    assert [(o.result, o.after.state) for o in outs] == [("confirm", "pending"), ("ok", "programmed"), ("ok", "running")]
+    assert outs[1].after.rec.cycle == 2
+    # a pending programming that is stopped leaves no record
+    assert run([P(low), STOP])[-1].after.rec is None
+    # overridden in the request itself, with a reason: ok at once
+    low2 = dict(low, overrides=["BAG_DOSE_DEVIATION"], override_reason="pharmacist confirmed")
+    assert results([P(low2)]) == [("ok", "programmed")]

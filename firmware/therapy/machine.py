@@ -343,9 +343,12 @@ def _programming(t, after, req, now_mh, lib, events):
         return Outcome(REFUSED, findings, t)
     blocking = []
     if verdict == "confirm":
-        given = overrides if isinstance(overrides, list) else []
-        blocking = [f[0] for f in findings if f[1] == codetable.SOFT and f[0] not in given
-                    and f[0] not in COURSE_CODES]
+        # the soft limits still waiting: those the request does not override
+        # with a reason (DESIGN.md: "override_reason that is not blank"); if
+        # the checker counts them otherwise, every soft one of its findings
+        given = overrides if isinstance(overrides, list) and reason_ok else []
+        soft = [f[0] for f in findings if f[1] == codetable.SOFT and f[0] not in COURSE_CODES]
+        blocking = [c for c in soft if c not in given] or soft
     for f in course_findings:
         if f[1] == codetable.SOFT and not (f[0] in mine and reason_ok):
             blocking.append(f[0])
