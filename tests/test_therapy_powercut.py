@@ -39,6 +39,33 @@ def test_the_enumeration_catches_a_log_record_never_replayed(monkeypatch):
     # state and its log record leaves a state the log does not report.
     from firmware.therapy.device import TherapyDevice
 
-    monkeypatch.setattr(TherapyDevice, "_last_logged_n", lambda self: 1 << 30)
+    monkeypatch.setattr(TherapyDevice, "_scan_log", lambda self, saved: (1 << 30, True))
     res = tp.run(tp.library(), second=False)
     assert any("log records" in v[3] for v in res.violations)
+
+
+def test_a_record_rolled_off_the_log_is_not_replayed_at_boot():
+    # Story: a bag change is saved and logged; hundreds of checks later its
+    # record has rolled off the bounded log. A reboot must not append it
+    # again as if it had been lost.
+    from firmware.pump import Pump
+    from firmware.store import logrec
+    from firmware.store.faultstorage import FaultStorage, Medium
+    import json
+    from therapy_helpers import RR, request
+
+    m = Medium()
+    lib = tp.library()
+    pump = Pump(FaultStorage(m), None, log_max_bytes=4 * 1100)
+    pump.boot()
+    pump.lib = lib
+    pump.act(json.dumps({"action": "program", "request": request(RR, 2, 1)}))
+    for _ in range(60):
+        pump.check(json.dumps(request(RR, 2, 1)))
+    kinds = [k for _, k, _ in logrec.decode_all(pump.log.read_all())]
+    assert "therapy" not in kinds and kinds[0] == "rolloff"
+    again = Pump(FaultStorage(m), None, log_max_bytes=4 * 1100)
+    again.boot()
+    kinds = [k for _, k, _ in logrec.decode_all(again.log.read_all())]
+    assert "therapy" not in kinds
+    assert again.therapy.t.state == "programmed" and again.therapy.n == 1

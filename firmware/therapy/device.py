@@ -9,9 +9,10 @@
 #   2. the log record (kind THERAPY) is appended.
 # A power cut before the rename leaves the old state and no record (the host
 # gets no answer and retransmits: the action runs once, later). A cut after
-# the rename and before the record is complete is repaired at boot: the log's
-# last therapy record has a smaller n than the snapshot, so the stored record
-# is appended then ("replayed": 1). Either way state and log agree, and a
+# the rename and before the record is complete is repaired at boot: the
+# log holds no therapy record with the snapshot's action number n (and the
+# seq it was to get, log_next, has not rolled off), so the stored record is
+# appended then ("replayed": 1). Either way state and log agree, and a
 # retransmission of the request that made the stored state gets the stored
 # answer (exactly once, across a reboot too). A refused action changes
 # nothing: it is only logged.
@@ -41,33 +42,47 @@ class TherapyDevice:
             self.t = saved.therapy
             self.key = saved.key
             self.answer = saved.answer
-        logged = self._last_logged_n()
+        logged, reported = self._scan_log(saved)
         self.n = max(logged, saved.n if saved is not None else 0)
         if self.status == "corrupt":
             self.log.append(logrec.THERAPY, {"n": self.n, "action": "power-on", "result": "record-lost",
                                              "state": self.t.state, "codes": ["STORAGE_IO"], "clock_mh": 0})
-        elif saved is not None and saved.n > logged and saved.log_payload:
+        elif saved is not None and not reported and saved.log_payload:
             # the state was saved but its record did not reach the log: append it now
             fields = logrec.decode_fields(saved.log_payload)
             fields["replayed"] = 1
             self.log.append(logrec.THERAPY, fields)
         return self.status
 
-    def _last_logged_n(self):
+    def _scan_log(self, saved):
+        """-> (highest therapy action number in the log, whether the saved
+        state's record is there). It is there if a therapy record carries the
+        saved n (the one appended with it, or a replay after a repair), or if
+        the seq it was to get (log_next) has rolled off the log (the marker's
+        anchor is at or past it: it was written, then dropped)."""
         size = self.st.size(LOG_FILE) if self.st.exists(LOG_FILE) else 0
-        found = [0]
+        found = [0, False]
+        want = saved.log_next if saved is not None else -1
+        mine = saved.n if saved is not None else -1
 
         def visit(r):
-            if r.kind == logrec.THERAPY:
-                try:
-                    n = r.fields().get("n", 0)
-                except Exception:
-                    return
-                if isinstance(n, int) and n > found[0]:
-                    found[0] = n
+            if r.kind == logrec.ROLLOFF:
+                if 0 <= want <= r.seq:
+                    found[1] = True
+                return
+            if r.kind != logrec.THERAPY:
+                return
+            try:
+                n = r.fields().get("n", 0)
+            except Exception:
+                return
+            if isinstance(n, int):
+                found[0] = max(found[0], n)
+                if n == mine:
+                    found[1] = True
 
         logrec.Walk(lambda off, k: self.st.read(LOG_FILE, off, k), size, visit).run()
-        return found[0]
+        return found[0], found[1]
 
     def act(self, text, lib, key=None):
         """One action (UTF-8 JSON text) -> the answer (UTF-8 JSON bytes)."""
@@ -94,7 +109,7 @@ class TherapyDevice:
         answer = answer_json(outcome, self.n)
         if outcome.result != machine.REFUSED:
             payload = logrec.encode_fields(fields)
-            snapshot.save(self.st, snapshot.Saved(after, self.n, key or b"", answer, payload))
+            snapshot.save(self.st, snapshot.Saved(after, self.n, key or b"", answer, payload, self.log.seq + 1))
             self.t = after
             self.key = key or b""
             self.answer = answer

@@ -34,9 +34,10 @@ class Saved:
     """What is stored: the Therapy, the number of the last action that
     changed it, that request's key and answer, and its log record payload."""
 
-    def __init__(self, therapy, n=0, key=b"", answer=b"", log_payload=b""):
+    def __init__(self, therapy, n=0, key=b"", answer=b"", log_payload=b"", log_next=-1):
         self.therapy = therapy
         self.n = n
+        self.log_next = log_next  # the event-log seq its record was to get
         self.key = key
         self.answer = answer
         self.log_payload = log_payload
@@ -54,7 +55,7 @@ def _get_ints(prefix, f, n):
 def encode(saved):
     t = saved.therapy
     f = {"state": t.state, "clock": t.clock_mh, "n": saved.n, "key": bytes(saved.key),
-         "log": bytes(saved.log_payload)}
+         "log": bytes(saved.log_payload), "log_next": saved.log_next}
     if t.rec is not None:
         f["r_ind"] = t.rec.ind
         _ints("r", t.rec.as_list()[1:], f)
@@ -100,7 +101,7 @@ def decode(b):
         if "p_soft" in f:
             prec = _rec(f["pr_ind"], _get_ints("pr", f, 5)) if "pr_ind" in f else None
             t.pend = Pending(list(f["p_soft"]), prec, Bag(*_get_ints("pb", f, 7)))
-        return Saved(t, f["n"], f["key"], answer, f["log"])
+        return Saved(t, f["n"], f["key"], answer, f["log"], f["log_next"])
     except Exception:
         return None
 
