@@ -12,25 +12,14 @@
 # with 0.9% sodium chloride", "Do not adjust setting on infusion pump during
 # administration": set_rate, bolus, flush and a saline prime are refused in
 # every state, each with its own code.
-from firmware.check import codes as codetable
-from firmware.check.checker import check
-from firmware.check.decimals import parse as parse_decimal
-from firmware.check.jsontext import Number
+#
+# The state values (Therapy, Bag, Pending, Outcome, the state names) live in
+# firmware/therapy/state.py and are re-exported here for callers.
 from firmware.therapy import course
 from firmware.therapy.course import MH_H
-
-IDLE = "idle"
-PENDING = "pending"
-PROGRAMMED = "programmed"
-RUNNING = "running"
-PAUSED = "paused"
-BAG_EMPTY = "bag-empty"
-CYCLE_COMPLETE = "cycle-complete"
-STATES = (IDLE, PENDING, PROGRAMMED, RUNNING, PAUSED, BAG_EMPTY, CYCLE_COMPLETE)
-
-OK = "ok"
-CONFIRM = "confirm"
-REFUSED = "refused"
+from firmware.therapy.programming import COURSE_CODES, _drug, programming  # noqa: F401
+from firmware.therapy.state import (BAG_EMPTY, CYCLE_COMPLETE, IDLE, OK, PAUSED, PENDING, PROGRAMMED, REFUSED,
+                                    RUNNING, STATES, Bag, Outcome, Pending, Therapy, _finding)  # noqa: F401
 
 # where each action is allowed (None: every state)
 ALLOWED = {
@@ -45,94 +34,6 @@ ALLOWED = {
     "new_patient": (IDLE,),
 }
 LOCKOUTS = {"set_rate": "RATE_CHANGE_LOCKED", "bolus": "BOLUS_LOCKED", "flush": "FLUSH_LOCKED"}
-COURSE_CODES = ("COURSE_INDICATION_CHANGED", "COURSE_CYCLE_MISMATCH", "COURSE_DAY_MISMATCH",
-                "COURSE_NEW_CYCLE_REQUIRED", "COURSE_FREE_INTERVAL_SHORT")
-
-
-class Bag:
-    """The bag on the pump: fixed rate (uL/h), volume to infuse and delivered
-    (nL; uL/h x mh = nL exactly), and what the advisories need."""
-
-    def __init__(self, rate_ul_h, vtbi_nl, done_nl, adult, cycle, day, duration_h):
-        self.rate_ul_h = rate_ul_h
-        self.vtbi_nl = vtbi_nl
-        self.done_nl = done_nl
-        self.adult = adult  # 1 adult, 0 child
-        self.cycle = cycle
-        self.day = day
-        self.duration_h = duration_h
-
-    def copy(self):
-        return Bag(*self.as_list())
-
-    def as_list(self):
-        return [self.rate_ul_h, self.vtbi_nl, self.done_nl, self.adult, self.cycle, self.day, self.duration_h]
-
-    def __eq__(self, other):
-        return isinstance(other, Bag) and self.as_list() == other.as_list()
-
-
-class Pending:
-    """A programming waiting for an override: the soft codes it crossed and
-    what it does once overridden."""
-
-    def __init__(self, soft, rec, bag):
-        self.soft = soft
-        self.rec = rec
-        self.bag = bag
-
-    def __eq__(self, other):
-        return (isinstance(other, Pending) and self.soft == other.soft and self.rec == other.rec
-                and self.bag == other.bag)
-
-
-class Therapy:
-    def __init__(self):
-        self.state = IDLE
-        self.clock_mh = 0
-        self.rec = None   # course.Record or None
-        self.bag = None   # Bag (programmed, running, paused, bag-empty) or None
-        self.pend = None  # Pending (state pending) or None
-
-    def copy(self):
-        t = Therapy()
-        t.state = self.state
-        t.clock_mh = self.clock_mh
-        t.rec = self.rec.copy() if self.rec is not None else None
-        t.bag = self.bag.copy() if self.bag is not None else None
-        t.pend = Pending(list(self.pend.soft), self.pend.rec.copy() if self.pend.rec is not None else None,
-                         self.pend.bag.copy()) if self.pend is not None else None
-        return t
-
-    def __eq__(self, other):
-        return (isinstance(other, Therapy) and self.state == other.state and self.clock_mh == other.clock_mh
-                and self.rec == other.rec and self.bag == other.bag and self.pend == other.pend)
-
-
-class Outcome:
-    def __init__(self, result, findings, after):
-        self.result = result
-        self.findings = findings  # [(code, severity, message)]
-        self.after = after
-
-    def codes(self):
-        return [c for c, s, m in self.findings]
-
-
-def _finding(code, detail=""):
-    msg = codetable.text(code)
-    if detail:
-        msg = msg + " (" + detail + ")"
-    return (code, codetable.severity(code), msg)
-
-
-def _drug(lib):
-    if lib is None:
-        return None
-    for d in lib["drugs"]:
-        if d["name"] == "blinatumomab":
-            return d
-    return lib["drugs"][0] if lib["drugs"] else None
 
 
 def step(t, action, now_mh, lib):
@@ -154,7 +55,7 @@ def step(t, action, now_mh, lib):
     if name == "advance":
         return Outcome(OK, events, after)
     if name in ("program", "bag_change"):
-        return _programming(t, after, action.args["request"], now_mh, lib, events)
+        return programming(t, after, action.args["request"], now_mh, lib, events)
     if name == "override":
         return _override(t, after, action.args["codes"], action.args["reason"], events)
     if name == "start":
@@ -277,106 +178,3 @@ def _override(t, after, given, reason, events):
     return Outcome(OK, out, after)
 
 
-# --- programming (program, bag_change) ---
-def _value(req, path):
-    node = req
-    for k in path.split("."):
-        if not isinstance(node, dict) or k not in node:
-            return None
-        node = node[k]
-    if isinstance(node, Number):
-        node = node.text
-    if not isinstance(node, str):
-        return None
-    try:
-        return parse_decimal(node)
-    except Exception:
-        return None
-
-
-def _int(req, path):
-    q = _value(req, path)
-    return q[0] if q is not None and q[1] == 0 else None
-
-
-def _scaled(q, places):
-    """Exact decimal x 10^places as an integer (floor; the checker has already
-    required exact fixed values where it matters)."""
-    m, e = q
-    if e <= places:
-        return m * 10 ** (places - e)
-    return m // 10 ** (e - places)
-
-
-def _programming(t, after, req, now_mh, lib, events):
-    overrides = req.get("overrides")
-    reason = req.get("override_reason")
-    reason_ok = isinstance(reason, str) and reason.strip() != ""
-    mine = []
-    if isinstance(overrides, list):
-        # the course codes are the pump's, not the checker's: the checker gets
-        # the programming without them (else OVERRIDE_NOT_APPLICABLE)
-        mine = [c for c in overrides if c in COURSE_CODES]
-        if mine:
-            req = dict(req)
-            req["overrides"] = [c for c in overrides if c not in COURSE_CODES]
-    if lib is None:
-        findings = [_finding("NO_LIBRARY")]
-        verdict = "reject"
-    else:
-        result = check(lib, req)
-        findings = list(result.findings)
-        verdict = result.verdict
-    drug = _drug(lib)
-    ind = req.get("indication")
-    cycle, day = _int(req, "cycle"), _int(req, "day")
-    new_rec = None
-    course_findings = []
-    if drug is not None and isinstance(ind, str) and cycle is not None and day is not None:
-        new_rec = course.follow(t.rec, drug, ind, cycle, day, now_mh,
-                                lambda code, detail: course_findings.append(_finding(code, detail)))
-    findings = findings + course_findings
-    hard = verdict == "reject" or [f for f in course_findings if f[1] == codetable.HARD]
-    if hard or new_rec is None:
-        if not hard:  # fail safe: a programming the record cannot place is refused
-            findings.append(_finding("COURSE_CYCLE_MISMATCH", "the programming's cycle and day cannot be read"))
-        return Outcome(REFUSED, findings, t)
-    blocking = []
-    if verdict == "confirm":
-        # the soft limits still waiting: those the request does not override
-        # with a reason (DESIGN.md: "override_reason that is not blank"); if
-        # the checker counts them otherwise, every soft one of its findings
-        given = overrides if isinstance(overrides, list) and reason_ok else []
-        soft = [f[0] for f in findings if f[1] == codetable.SOFT and f[0] not in COURSE_CODES]
-        blocking = [c for c in soft if c not in given] or soft
-    for f in course_findings:
-        if f[1] == codetable.SOFT and not (f[0] in mine and reason_ok):
-            blocking.append(f[0])
-    bag = _bag(req, drug, cycle, day)
-    if bag is None:
-        return Outcome(REFUSED, findings + [_finding("FIELD_INVALID", "the bag's rate or volume")], t)
-    findings = events + findings
-    after.bag = None
-    if blocking:
-        after.pend = Pending(blocking, new_rec, bag)
-        after.state = PENDING
-        return Outcome(CONFIRM, findings, after)
-    after.pend = None
-    after.rec = new_rec
-    after.bag = bag
-    after.state = PROGRAMMED
-    return Outcome(OK, findings, after)
-
-
-def _bag(req, drug, cycle, day):
-    rate = _value(req, "infusion.rate_ml_h")
-    vtbi = _value(req, "infusion.vtbi_ml")
-    age = _int(req, "patient.age_days")
-    dur = _int(req, "infusion.duration_h")
-    if rate is None or vtbi is None or age is None or dur is None or rate[0] <= 0 or vtbi[0] <= 0:
-        return None
-    rate_ul_h = _scaled(rate, 3)
-    if rate_ul_h <= 0:
-        return None
-    adult = 1 if age >= drug["limits"]["adult_age_days"] else 0
-    return Bag(rate_ul_h, _scaled(vtbi, 6), 0, adult, cycle, day, dur)

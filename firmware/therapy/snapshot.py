@@ -21,7 +21,7 @@ import binascii
 from firmware.library.container import pack_u16, pack_u32, u16, u32
 from firmware.store import logrec
 from firmware.therapy.course import Record
-from firmware.therapy.machine import STATES, Bag, Pending, Therapy
+from firmware.therapy.state import STATES, Bag, Pending, Therapy
 
 MAGIC = b"PTHR"
 FORMAT = 1
