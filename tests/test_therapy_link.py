@@ -118,3 +118,16 @@ def test_the_check_path_parses_a_programming_once(kit, monkeypatch):
     assert kinds[-2:] == ["check", "override"]
     fields = logrec.decode_all(srv.pump.log.read_all())[-1][2]
     assert fields == {"codes": ["BAG_DOSE_DEVIATION"], "reasons": ["pharmacist confirmed"]}
+
+
+def test_an_override_is_logged_with_its_codes_and_reason(kit):
+    srv = installed(kit)
+    c = client(srv)
+    low = request(RR, 2, 1)
+    low["bag"]["blinatumomab_mcg"] = "29.5"
+    assert act(c, {"action": "program", "request": low})["result"] == "confirm"
+    a = act(c, {"action": "override", "codes": ["BAG_DOSE_DEVIATION"], "reason": "pharmacist re-checked the bag"})
+    assert (a["result"], a["state"]) == ("ok", "programmed")
+    rec = therapy_records(srv)[-1]
+    assert rec["overridden"] == ["BAG_DOSE_DEVIATION"] and rec["reason"] == "pharmacist re-checked the bag"
+    assert rec["day"] == 1 and rec["cycle"] == 2

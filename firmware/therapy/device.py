@@ -96,9 +96,9 @@ class TherapyDevice:
             return self._finish("malformed", outcome, key)
         now = self.t.clock_mh + (action.args["hours"] if action.name == "advance" else 0)
         outcome = machine.step(self.t, action, now, lib)
-        return self._finish(action.name, outcome, key)
+        return self._finish(action.name, outcome, key, action)
 
-    def _finish(self, name, outcome, key):
+    def _finish(self, name, outcome, key, action=None):
         self.n += 1
         after = outcome.after
         fields = {"n": self.n, "action": name, "result": outcome.result, "state": after.state,
@@ -106,6 +106,12 @@ class TherapyDevice:
         if after.rec is not None:
             fields["cycle"] = after.rec.cycle
             fields["infused_mh"] = after.rec.inf_mh
+        if after.bag is not None and name in ("program", "bag_change", "override") and outcome.result == "ok":
+            fields["day"] = after.bag.day
+        if action is not None and name == "override":
+            # issue 4: overrides are logged with their reasons
+            fields["overridden"] = [str(c)[:60] for c in action.args["codes"][:16]]
+            fields["reason"] = action.args["reason"][:120]
         answer = answer_json(outcome, self.n)
         if outcome.result != machine.REFUSED:
             payload = logrec.encode_fields(fields)
