@@ -173,6 +173,8 @@ def test_actions_outside_their_states_are_refused():
     ({"action": "advance"}, "missing field \"hours\""), ({"action": "advance", "hours": -1}, "negative"),
     ({"action": "advance", "hours": "0.0001"}, "thousandths"), ({"action": "program"}, "missing field \"request\""),
     ({"action": "prime", "fluid": "water"}, "drug"), ({"action": "override", "codes": "X", "reason": "r"}, "list"),
+    ({"action": "prime"}, "missing field \"fluid\""), ({"action": "bag_change"}, "missing field \"request\""),
+    ({"action": "override", "reason": 3}, "text"), ({"action": "set_rate", "rate_ml_h": "fast"}, "set_rate.rate_ml_h"),
 ])
 def test_malformed_actions_are_named(step, why):
     with pytest.raises(ActionError) as e:
@@ -205,3 +207,14 @@ def test_a_soft_stop_waits_in_pending_for_an_override_naming_it_with_a_reason():
     # overridden in the request itself, with a reason: ok at once
     low2 = dict(low, overrides=["BAG_DOSE_DEVIATION"], override_reason="pharmacist confirmed")
     assert results([P(low2)]) == [("ok", "programmed")]
+
+
+def test_an_override_naming_nothing_or_without_a_reason_is_refused_not_malformed():
+    low = request(RR, 2, 1)
+    low["bag"]["blinatumomab_mcg"] = "29.5"
+    for ov in ({"action": "override"}, {"action": "override", "codes": ["BAG_DOSE_DEVIATION"]},
+               {"action": "override", "reason": "pharmacist"}):
+        o = run([P(low), ov])[-1]
+        assert (o.result, o.after.state, o.codes()) == ("refused", "pending", ["OVERRIDE_INCOMPLETE"])
+    for lock in ({"action": "set_rate"}, {"action": "bolus"}):
+        assert run([lock])[-1].result == "refused"

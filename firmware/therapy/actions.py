@@ -13,7 +13,7 @@ from firmware.check.jsontext import Number
 MH_PER_H = 1000
 MAX_ADVANCE_H = 100000  # about 11 years in one step: anything longer is a typo
 
-# action -> required fields and their kind
+# action -> its fields and their kind
 FIELDS = {
     "program": (("request", "object"),),
     "bag_change": (("request", "object"),),
@@ -30,6 +30,13 @@ FIELDS = {
     "new_patient": (),
 }
 ACTIONS = tuple(FIELDS)  # insertion order is not kept on MicroPython: never rely on it
+# Fields that may be left out, and what they then mean. An override without
+# codes or reason is an override that names nothing or gives no reason: the
+# pump refuses it (OVERRIDE_INCOMPLETE), it is not a malformed step. A rate
+# change or bolus is refused whatever it asks for, so its amount may be
+# left out. Every field that decides what the pump does is required.
+OPTIONAL = {("override", "codes"): [], ("override", "reason"): "",
+            ("set_rate", "rate_ml_h"): None, ("bolus", "volume_ml"): None}
 FLUIDS = ("drug", "saline")
 
 
@@ -97,6 +104,9 @@ def parse(obj):
     args = {}
     for key, kind in FIELDS[name]:
         if key not in obj or obj[key] is None:
+            if (name, key) in OPTIONAL:
+                args[key] = OPTIONAL[(name, key)]
+                continue
             raise ActionError("%s: missing field \"%s\"" % (name, key))
         v = obj[key]
         what = "%s.%s" % (name, key)
@@ -129,5 +139,6 @@ def wire(obj):
     host strips comments and expectations before sending)."""
     out = {"action": obj["action"]}
     for key, _kind in FIELDS[obj["action"]]:
-        out[key] = obj[key]
+        if key in obj:
+            out[key] = obj[key]
     return out

@@ -92,11 +92,10 @@ def step(t, action, now_mh, lib):
 
 def _lockout_detail(action):
     from firmware.check.decimals import to_text
-    if action.name == "set_rate":
-        return "%s mL/h asked" % to_text(action.args["rate_ml_h"])
-    if action.name == "bolus":
-        return "%s mL asked" % to_text(action.args["volume_ml"])
-    return ""
+    q = action.args.get("rate_ml_h") if action.name == "set_rate" else action.args.get("volume_ml")
+    if q is None:
+        return ""
+    return "%s %s asked" % (to_text(q), "mL/h" if action.name == "set_rate" else "mL")
 
 
 def _elapse(t, now_mh):
