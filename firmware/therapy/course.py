@@ -86,7 +86,7 @@ def follow(rec, lib_drug, ind_name, cycle, day, now_mh, add):
     gap = rec.interrupted_mh(now_mh)
     if rec.complete() or gap > continue_max_mh(lib_drug):
         why = ("cycle %d is complete" % rec.cycle if rec.complete()
-               else "cycle %d was interrupted for %s h (more than 7 days)" % (rec.cycle, hours_text(gap)))
+               else "cycle %d was interrupted for %s h, more than 7 days" % (rec.cycle, hours_text(gap)))
         if cycle != rec.cycle + 1 or day != 1:
             add("COURSE_NEW_CYCLE_REQUIRED", "%s: only cycle %d day 1 can follow; cycle %d day %d entered"
                 % (why, rec.cycle + 1, cycle, day))
