@@ -69,3 +69,41 @@ def test_a_record_rolled_off_the_log_is_not_replayed_at_boot():
     kinds = [k for _, k, _ in logrec.decode_all(again.log.read_all())]
     assert "therapy" not in kinds
     assert again.therapy.t.state == "programmed" and again.therapy.n == 1
+
+
+def test_a_saved_state_that_does_not_verify_stops_programming_until_new_patient():
+    # Story: a pump mid-cycle (cycle 2, next day 2); its saved therapy state
+    # is damaged (a flipped bit, not a power cut: the rename is atomic). The
+    # pump must not accept any cycle and day as if it were a fresh pump.
+    import json
+
+    from firmware.pump import Pump
+    from firmware.store import logrec
+    from firmware.store.faultstorage import FaultStorage, Medium
+    from firmware.therapy import snapshot
+    from therapy_helpers import RR, request
+
+    m = Medium()
+    lib = tp.library()
+    pump = Pump(FaultStorage(m), None)
+    pump.boot()
+    pump.lib = lib
+    for a in ({"action": "program", "request": request(RR, 2, 1)}, {"action": "start"},
+              {"action": "advance", "hours": 24}):
+        pump.act(json.dumps(a))
+    m.files[snapshot.FILE][20] ^= 0x04
+    pump = Pump(FaultStorage(m), None)
+    pump.boot()
+    pump.lib = lib
+    assert m.get("therapy.bad") is not None  # the evidence is kept
+    assert [f["result"] for _, k, f in logrec.decode_all(pump.log.read_all()) if k == "therapy"][-1] == "record-lost"
+    a = json.loads(pump.act(json.dumps({"action": "program", "request": request(RR, 1, 5)})))
+    assert (a["result"], a["codes"], a["state"]) == ("refused", ["COURSE_RECORD_LOST"], "idle")
+    # a reboot does not forget it
+    pump = Pump(FaultStorage(m), None)
+    pump.boot()
+    pump.lib = lib
+    assert json.loads(pump.act(json.dumps({"action": "program", "request": request(RR, 2, 2)})))["result"] == "refused"
+    assert json.loads(pump.act(json.dumps({"action": "new_patient"})))["result"] == "ok"
+    a = json.loads(pump.act(json.dumps({"action": "program", "request": request(RR, 2, 2)})))
+    assert (a["result"], a["state"]) == ("ok", "programmed")

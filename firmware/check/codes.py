@@ -78,6 +78,7 @@ CODES = {
     "COURSE_FREE_INTERVAL_SHORT": (SOFT, "The treatment-free interval after the last cycle (14 or 56 days) has not passed yet; confirm with the prescriber."),
     "BAG_EMPTY": (ADVISORY, "The bag has delivered its volume to be infused: hang the next bag (bag change), do not flush."),
     "CYCLE_COMPLETE": (ADVISORY, "The cycle's 28 infusion days are complete: the treatment-free interval begins."),
+    "COURSE_RECORD_LOST": (HARD, "The pump could not read its saved course record: confirm the patient's course (new patient) before programming."),
 }
 
 

@@ -45,8 +45,18 @@ class TherapyDevice:
         logged, reported = self._scan_log(saved)
         self.n = max(logged, saved.n if saved is not None else 0)
         if self.status == "corrupt":
-            self.log.append(logrec.THERAPY, {"n": self.n, "action": "power-on", "result": "record-lost",
-                                             "state": self.t.state, "codes": ["STORAGE_IO"], "clock_mh": 0})
+            # Fail safe: without its course record the pump cannot tell which
+            # cycle and day may follow; it refuses every programming until
+            # the nurse confirms the course with new_patient (docs/therapy.md).
+            self.t = Therapy()
+            self.t.lost = 1
+            self.n += 1
+            fields = {"n": self.n, "action": "power-on", "result": "record-lost", "state": self.t.state,
+                      "codes": ["COURSE_RECORD_LOST"], "clock_mh": 0}
+            snapshot.save(self.st, snapshot.Saved(self.t, self.n, b"", b"", logrec.encode_fields(fields),
+                                                  self.log.seq + 1))
+            self.status = "lost"
+            self.log.append(logrec.THERAPY, fields)
         elif saved is not None and not reported and saved.log_payload:
             # the state was saved but its record did not reach the log: append it now
             fields = logrec.decode_fields(saved.log_payload)

@@ -55,6 +55,8 @@ def step(t, action, now_mh, lib):
     if name == "advance":
         return Outcome(OK, events, after)
     if name in ("program", "bag_change"):
+        if t.lost:
+            return Outcome(REFUSED, [_finding("COURSE_RECORD_LOST")], t)
         return programming(t, after, action.args["request"], now_mh, lib, events)
     if name == "override":
         return _override(t, after, action.args["codes"], action.args["reason"], events)
@@ -86,6 +88,7 @@ def step(t, action, now_mh, lib):
         return Outcome(OK, events, after)
     if name == "new_patient":
         after.rec = None
+        after.lost = 0
         return Outcome(OK, events, after)
     return Outcome(REFUSED, [_finding("ACTION_NOT_ALLOWED", name)], t)  # not reached: actions.parse knows them
 

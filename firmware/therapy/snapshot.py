@@ -54,7 +54,7 @@ def _get_ints(prefix, f, n):
 
 def encode(saved):
     t = saved.therapy
-    f = {"state": t.state, "clock": t.clock_mh, "n": saved.n, "key": bytes(saved.key),
+    f = {"state": t.state, "clock": t.clock_mh, "lost": t.lost, "n": saved.n, "key": bytes(saved.key),
          "log": bytes(saved.log_payload), "log_next": saved.log_next}
     if t.rec is not None:
         f["r_ind"] = t.rec.ind
@@ -94,6 +94,7 @@ def decode(b):
         if t.state not in STATES:
             return None
         t.clock_mh = f["clock"]
+        t.lost = f["lost"]
         if "r_ind" in f:
             t.rec = _rec(f["r_ind"], _get_ints("r", f, 5))
         if "b0" in f:

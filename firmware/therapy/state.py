@@ -61,9 +61,11 @@ class Therapy:
         self.rec = None   # course.Record or None
         self.bag = None   # Bag (programmed, running, paused, bag-empty) or None
         self.pend = None  # Pending (state pending) or None
+        self.lost = 0     # 1: the saved course record could not be read (until new_patient)
 
     def copy(self):
         t = Therapy()
+        t.lost = self.lost
         t.state = self.state
         t.clock_mh = self.clock_mh
         t.rec = self.rec.copy() if self.rec is not None else None
@@ -74,7 +76,8 @@ class Therapy:
 
     def __eq__(self, other):
         return (isinstance(other, Therapy) and self.state == other.state and self.clock_mh == other.clock_mh
-                and self.rec == other.rec and self.bag == other.bag and self.pend == other.pend)
+                and self.rec == other.rec and self.bag == other.bag and self.pend == other.pend
+                and self.lost == other.lost)
 
 
 class Outcome:
