@@ -11,7 +11,7 @@
 #    calendar days, so the next bag starts on day 1 + whole infused days.
 #  - line 74: "longer than 7 days, start a new cycle": only the next cycle's
 #    day 1 (library limit interruption_continue_max_days).
-#  - lines 10, 17, 20 and 151-152: 14-day (56-day for continued therapy)
+#  - lines 10, 17, 20 and 148-149: 14-day (56-day for continued therapy)
 #    treatment-free interval after the 28 infusion days: a new cycle before it
 #    has passed on the pump's clock is a soft stop (library phase free_days).
 from firmware.library.body import phase_of

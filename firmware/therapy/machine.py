@@ -6,7 +6,7 @@
 # very Therapy it was given: nothing changes. Integer arithmetic only.
 #
 # Lockouts (monograph, Other Comments > Administration advice, lines 107-114,
-# and Reconstitution, line 140; Patient advice, line 178): "continuous IV
+# and Reconstitution, line 140; Patient advice, line 168): "continuous IV
 # infusion at a constant flow rate", "Do NOT flush the infusion line or IV
 # catheter, especially when changing infusion bags", "Do NOT prime IV tubing
 # with 0.9% sodium chloride", "Do not adjust setting on infusion pump during
