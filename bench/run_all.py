@@ -6,6 +6,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHES = ["bench_verify.py", "bench_install_memory.py", "bench_check.py", "bench_push.py"]
+BENCHES.append("bench_therapy.py")
 
 status = 0
 for name in BENCHES:

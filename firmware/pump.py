@@ -5,12 +5,15 @@
 # every programming is refused with NO_LIBRARY.
 from firmware.release import verify as release
 from firmware.check.checker import Findings, _verdict
-from firmware.check.batch import check_one, result_json, split_requests
+from firmware.check import jsontext
+from firmware.check.batch import result_json, split_requests
+from firmware.check.checker import check as check_parsed
 from firmware.errors import PumpError, SelfTestError
 from firmware.store.eventlog import EventLog
 from firmware.library.container import HEADER_LEN
 from firmware.library.body import decode, decode_body
 from firmware.store.slots import PumpStore
+from firmware.therapy.device import TherapyDevice
 
 
 class Pump:
@@ -20,11 +23,18 @@ class Pump:
         self.store = PumpStore(storage, self.log)
         self.lib = None
         self.fault = None
+        self.therapy = TherapyDevice(storage, self.log)
 
     def boot(self):
         report = self.store.boot()
         self._load_active()
+        self.therapy.boot()
         return report
+
+    def act(self, text, key=None):
+        """One therapy action (JSON text) -> its step result (JSON bytes), logged
+        and, when it changes the state, saved (firmware/therapy/device.py)."""
+        return self.therapy.act(text, self.lib, key)
 
     def _load_active(self):
         """Decode the active library; a library that no longer decodes is no library."""
@@ -76,26 +86,35 @@ class Pump:
             raise
 
     def check(self, text):
-        """One programming (JSON text) -> its result, logged with verdict and codes."""
+        """One programming (JSON text) -> its result, logged with verdict and codes.
+
+        The text is parsed once (issue 7): the checker, the log's drug name and
+        the override record all read the same parsed programming."""
+        obj, bad = _parsed(text)
         if self.lib is None:
             f = Findings()
             f.add("NO_LIBRARY", self.fault or "")
             result = _verdict(f, [])
+        elif bad is not None:
+            f = Findings()
+            f.add("REQ_MALFORMED", bad)
+            result = _verdict(f, [])
         else:
-            result = check_one(self.lib, text)
+            result = check_parsed(self.lib, obj)
         codes = [c for c, s, m in result.findings]
+        drug = _drug_of(obj)
         try:
-            self.log.check(result.verdict, codes, _drug_of(text))
+            self.log.check(result.verdict, codes, drug)
         except ValueError:
             # The record would not fit (logrec.MAX_PAYLOAD): a request can make
             # a code repeat, e.g. one OVERRIDE_NOT_APPLICABLE per override it
             # lists. Before, such a programming was checked but NOT logged and
             # the link answered PUMP_ERROR. Every check is logged (issue 4):
             # each code once, with its count, "CODE*40".
-            self.log.check(result.verdict, _counted(codes), _drug_of(text))
-        overridden = _overridden(text, result)
+            self.log.check(result.verdict, _counted(codes), drug)
+        overridden = _overridden(obj, result)
         if overridden:
-            self.log.override(overridden, [_reason_of(text)])
+            self.log.override(overridden, [_reason_of(obj)])
         return result
 
     def check_text(self, text):
@@ -123,32 +142,30 @@ def _counted(codes):
 
 
 def _parsed(text):
-    from firmware.check.jsontext import JsonTextError, loads
+    """The programming parsed once -> (JSON value, None), or (None, message)
+    when the text is not JSON (as batch.check_one words it). A JSON value that
+    is not an object goes to the checker, which rejects it with REQ_MALFORMED."""
     try:
-        obj = loads(text)
-    except JsonTextError:
-        return None
-    return obj if isinstance(obj, dict) else None
+        return jsontext.loads(text), None
+    except jsontext.JsonTextError as e:
+        return None, e.message
 
 
-def _drug_of(text):
-    obj = _parsed(text)
-    d = obj.get("drug") if obj is not None else None
+def _drug_of(obj):
+    d = obj.get("drug") if isinstance(obj, dict) else None
     return d if isinstance(d, str) else ""
 
 
-def _reason_of(text):
-    obj = _parsed(text)
-    r = obj.get("override_reason") if obj is not None else None
+def _reason_of(obj):
+    r = obj.get("override_reason") if isinstance(obj, dict) else None
     return r if isinstance(r, str) else "(no reason given)"
 
 
-def _overridden(text, result):
+def _overridden(obj, result):
     """Soft codes crossed and overridden by the clinician (only when not rejected)."""
     if result.verdict == "reject":
         return []
-    obj = _parsed(text)
-    ov = obj.get("overrides") if obj is not None else None
+    ov = obj.get("overrides") if isinstance(obj, dict) else None
     if not isinstance(ov, list):
         return []
     soft = [c for c, s, m in result.findings if s == "soft"]

@@ -118,6 +118,47 @@ def install_on_simulated_pump(lib_path, trust_path):
     return pump_dir, pump, res, report
 
 
+def _bag_24h(day):
+    return _req(day=day)  # R/R cycle 2, 28 mcg/day, 24 h bag at 10 mL/h
+
+
+THERAPY_STEPS = [
+    ("program", {"request": _bag_24h(1)}, "cycle 2 day 1"),
+    ("start", {}, ""),
+    ("advance", {"hours": 24}, "the bag runs out"),
+    ("flush", {}, "flush the line at the bag change"),
+    ("bag_change", {"request": _bag_24h(3)}, "next bag keyed as day 3"),
+    ("bag_change", {"request": _bag_24h(2)}, "the right bag: day 2"),
+    ("start", {}, ""),
+    ("advance", {"hours": 6}, ""),
+    ("pause", {}, "an adverse event: interrupt"),
+    ("advance", {"hours": "4.5"}, ""),
+    ("resume", {}, "restart after 4.5 h"),
+]
+
+
+def therapy_section(number):
+    """A few steps of an infusion on a fresh simulated pump (the firmware
+    under MicroPython on a pty), through the real `druglib simulate`."""
+    steps = []
+    for action, args, note in THERAPY_STEPS:
+        step = dict(args, action=action)
+        if note:
+            step["comment"] = note
+        steps.append(step)
+    path = os.path.join("out", "demo-scenario.json")
+    write_atomic(path, json.dumps({"steps": steps}, indent=1).encode("utf-8"))
+    print("%d. The pump through an infusion: druglib simulate %s (a fresh simulated pump, the firmware" % (number, path))
+    print("   under MicroPython on a pty, the library built, released and pushed; docs/therapy.md):")
+    lines = json.loads("[" + ",".join(druglib("simulate", path, "--json").splitlines()) + "]")
+    rows = [("#", "Action", "Result", "State", "What the pump says")]
+    for (action, args, note), line in zip(THERAPY_STEPS, lines):
+        what = ", ".join(line["codes"]) or "-"
+        rows.append((str(line["step"]), action + (" (%s)" % note if note else ""), line["result"].upper(),
+                     line["state"], what))
+    print(table(rows, (2, 42, 8, 10, 40)))
+
+
 def main():
     try:
         os.makedirs("out", exist_ok=True)
@@ -154,7 +195,10 @@ def main():
         for seq, kind, fields in entries[-3:]:
             print("   #%d %s %s" % (seq, kind, json.dumps(fields, sort_keys=True)))
         print()
+        therapy_section(6)
+        print()
         print("Try it yourself: .venv/bin/druglib check --library out/blinatumomab-demo.lib REQUESTS.jsonl")
+        print("                 .venv/bin/druglib simulate out/demo-scenario.json")
     except DruglibError as e:
         print("demo failed: %s" % e, file=sys.stderr)
         return 1

@@ -69,6 +69,23 @@ CODES = {
     "BAG_OVERFILL_LOW": (SOFT, "The bag holds too little overfill to prime the line: was the line primed with saline (not allowed), or will the bag run dry early?"),
     "DOSE_CAPPED": (ADVISORY, "The dose by body surface area is above the daily maximum and is capped to it."),
     "OVERRIDE_REASON_REQUIRED": (SOFT, "An override takes effect only with a reason: enter why the soft limit is overridden."),
+    # --- the pump through a whole infusion (firmware/therapy/, docs/therapy.md) ---
+    "ACTION_NOT_ALLOWED": (HARD, "This action is not possible in the pump's present state; nothing was changed."),
+    "ACTION_MALFORMED": (HARD, "The pump could not read this action; nothing was changed."),
+    "RATE_CHANGE_LOCKED": (HARD, "The rate of a blinatumomab infusion cannot be changed: it runs at the fixed rate of its bag. Do not adjust the pump during the infusion."),
+    "BOLUS_LOCKED": (HARD, "No bolus on a blinatumomab line: it gives an excess dose."),
+    "FLUSH_LOCKED": (HARD, "Do NOT flush the infusion line or catheter, especially when changing bags: a flush gives a bolus of blinatumomab."),
+    "SALINE_PRIME_LOCKED": (HARD, "Do NOT prime the tubing with 0.9% sodium chloride: prime only with the prepared infusion solution (the bag has overfill for it)."),
+    "OVERRIDE_INCOMPLETE": (HARD, "An override must name every soft limit crossed and give a reason; the programming still waits."),
+    "RESUME_INTERRUPTION_TOO_LONG": (HARD, "Interrupted for more than 7 days: the cycle cannot be resumed; a new cycle (day 1 of the next cycle) is needed."),
+    "COURSE_INDICATION_CHANGED": (HARD, "The indication differs from the patient's course record; for another patient end the course (new patient)."),
+    "COURSE_CYCLE_MISMATCH": (HARD, "This cycle does not follow the patient's course record."),
+    "COURSE_DAY_MISMATCH": (HARD, "This day does not follow the course record: days count infusion days (1 + whole days infused in this cycle), not calendar days."),
+    "COURSE_NEW_CYCLE_REQUIRED": (HARD, "The cycle is complete or was interrupted for more than 7 days: only day 1 of the next cycle can be programmed."),
+    "COURSE_FREE_INTERVAL_SHORT": (SOFT, "The treatment-free interval after the last cycle (14 or 56 days) has not passed yet; confirm with the prescriber."),
+    "BAG_EMPTY": (ADVISORY, "The bag has delivered its volume to be infused: hang the next bag (bag change), do not flush."),
+    "CYCLE_COMPLETE": (ADVISORY, "The cycle's 28 infusion days are complete: the treatment-free interval begins."),
+    "COURSE_RECORD_LOST": (HARD, "The pump could not read its saved course record: confirm the patient's course (new patient) before programming."),
 }
 
 

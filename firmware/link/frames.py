@@ -189,9 +189,11 @@ END = 0x04
 ABORT = 0x05
 LOG = 0x06
 CHECK = 0x07
+THERAPY = 0x08  # one therapy action (docs/protocol.md, "THERAPY"; docs/therapy.md)
 OK = 0x80      # response bit: OK response type = request type | OK
 ERR = 0xFF     # error response: fields {code, message, ...}, seq of the request
 NAK = 0xFE     # "a frame failed its CRC/COBS/length": retransmit now; seq 0, payload = reason
 NAMES = {INFO: "INFO", BEGIN: "BEGIN", DATA: "DATA", END: "END", ABORT: "ABORT", LOG: "LOG",
          CHECK: "CHECK", ERR: "ERR", NAK: "NAK"}
+NAMES[THERAPY] = "THERAPY"
 BEGIN_RESTART = 0x01  # BEGIN flag: discard any partial transfer, start at offset 0

@@ -59,7 +59,7 @@ LINK_TOO_LARGE = "LINK_TOO_LARGE"    # a response would not fit in one frame
 
 # requests that change state: a retransmission (same seq, same bytes) gets the
 # cached response and is never executed twice
-_MUTATING = (link.BEGIN, link.DATA, link.END, link.ABORT, link.CHECK)
+_MUTATING = (link.BEGIN, link.DATA, link.END, link.ABORT, link.CHECK, link.THERAPY)
 
 
 def _meta_encode(total, sha):
@@ -121,6 +121,7 @@ class PumpServer:
         key = (frame.seq, frame.ftype, link.crc32(frame.payload))
         if self.last is not None and self.last[0] == key:
             return self.last[1]  # a retransmission: answer again, never apply twice
+        self.key = key  # THERAPY: kept with the state it makes, so a resend after a reboot runs once
         try:
             rtype, fields = self._dispatch(frame.ftype, frame.payload)
         except PumpError as e:
@@ -184,7 +185,19 @@ class PumpServer:
                 raise LinkTooLargeError("the result of %d findings does not fit in one frame (verdict %s); "
                                         "the check is logged" % (len(result.findings), result.verdict))
             return link.CHECK | link.OK, payload
+        if ftype == link.THERAPY:
+            return link.THERAPY | link.OK, self.therapy(p)
         raise LinkRequestError("unknown request type 0x%02x" % ftype)
+
+    # --- THERAPY: one action of the infusion (docs/therapy.md) ---
+    def therapy(self, p):
+        try:
+            text = bytes(p).decode("utf-8")
+        except Exception:
+            raise LinkRequestError("THERAPY payload is not UTF-8 text")
+        seq, ftype, crc = self.key
+        key = link.pack_u16(seq) + bytes((ftype,)) + link.pack_u32(crc)
+        return self.pump.act(text, key)
 
     # --- INFO ---
     def info(self):

@@ -30,10 +30,12 @@ INSTALL = 4
 INSTALL_REJECTED = 5
 SELFTEST_FAIL = 6
 LOG_REPAIR = 7
+THERAPY = 0x20  # one therapy action (an application kind, 0x20..0x7E) (firmware/therapy/device.py, docs/therapy.md)
 ROLLOFF = 0x7F
 KIND_NAMES = {BOOT: "boot", CHECK: "check", OVERRIDE: "override", INSTALL: "install",
               INSTALL_REJECTED: "install-rejected", SELFTEST_FAIL: "selftest-fail",
               LOG_REPAIR: "log-repair", ROLLOFF: "rolloff"}
+KIND_NAMES[THERAPY] = "therapy"
 
 # Field value types
 T_INT = 0x69   # 'i': len u8 (1..8) + two's complement big-endian

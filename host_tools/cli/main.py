@@ -25,6 +25,7 @@ COMMANDS = {
     "schedule": ("host_tools.cli.schedule", "plan a patient's whole course from the library, every bag checked"),
     "diff": ("host_tools.cli.diff", "show what changed between two libraries (exit 1 when they differ)"),
     "report": ("host_tools.cli.report", "summarise a pulled event log: programmings, stops, overrides"),
+    "simulate": ("host_tools.cli.simulate", "drive a pump through a whole infusion from a scenario (therapy state machine)"),
 }
 
 

@@ -30,6 +30,7 @@ END_EXTRA_PER_BYTE_S = 20e-6  # 2 s + 20 us per library byte (hashing, copying, 
 
 # longest answer expected on the wire per request type (bytes), for timeouts
 ANSWER_BYTES = {link.LOG: LOG_CHUNK + 300, link.CHECK: link.MAX_FRAME + 12}
+ANSWER_BYTES[link.THERAPY] = link.MAX_FRAME + 12
 
 # device codes a pump returns when it verified the library and refused it
 VERIFY_PREFIXES = ("LIB_", "SIG_", "TRUST_")
@@ -169,6 +170,21 @@ class PumpLink:
             raise DruglibError("a programming of %d bytes does not fit in one frame (at most %d)"
                                % (len(data), link.MAX_PAYLOAD))
         return self.request(link.CHECK, data).decode("utf-8", "replace")
+
+    def therapy(self, action_text):
+        """One therapy action (JSON text, docs/therapy.md) -> the pump's step
+        result as a dict: result, codes, state, clock_mh, n, record, findings."""
+        import json
+
+        data = action_text.encode("utf-8")
+        if len(data) > link.MAX_PAYLOAD:
+            raise DruglibError("an action of %d bytes does not fit in one frame (at most %d)"
+                               % (len(data), link.MAX_PAYLOAD))
+        body = self.request(link.THERAPY, data)
+        try:
+            return json.loads(body.decode("utf-8"))
+        except ValueError:
+            raise LinkError("the pump sent a therapy answer that is not JSON") from None
 
     def push(self, blob, progress=None, chunk=DATA_CHUNK):
         """Install `blob` on the pump: BEGIN, DATA..., END. Resumes a transfer
