@@ -162,8 +162,11 @@ def _reason_of(obj):
 
 
 def _overridden(obj, result):
-    """Soft codes crossed and overridden by the clinician (only when not rejected)."""
-    if result.verdict == "reject":
+    """Soft codes crossed and overridden by the clinician, logged only when the
+    override took effect (verdict accept). An override without a reason leaves
+    the programming at confirm (issue 8, OVERRIDE_REASON_REQUIRED): nothing
+    was overridden, so nothing is logged as an override."""
+    if result.verdict != "accept":
         return []
     ov = obj.get("overrides") if isinstance(obj, dict) else None
     if not isinstance(ov, list):

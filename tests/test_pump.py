@@ -69,6 +69,21 @@ def test_an_override_is_logged_with_its_reason(kit):
                                              "reasons": ["bag weighed, pharmacist confirmed"]})
 
 
+def test_an_override_without_a_reason_takes_no_effect_and_is_not_logged_as_one(kit):
+    """Issue 8: a soft stop is released only with a reason. Listing the code
+    without one leaves the verdict at confirm, so the log records the check
+    and no override (before, it logged an override "(no reason given)")."""
+    pump = Pump(FaultStorage(), kit.trust)
+    pump.boot()
+    pump.install(kit.blob)
+    off = dict(GOOD, bag=dict(GOOD["bag"], blinatumomab_mcg="29.5"), overrides=["BAG_DOSE_DEVIATION"])
+    result = json.loads(pump.check_text(json.dumps(off))[0])
+    assert result["verdict"] == "confirm"
+    assert "OVERRIDE_REASON_REQUIRED" in [f["code"] for f in result["findings"]]
+    kinds = [k for k, _ in events(pump)]
+    assert kinds[-1] == "check" and "override" not in kinds
+
+
 def test_an_unreleased_or_forged_library_changes_nothing(kit):
     pump = Pump(FaultStorage(), kit.trust)
     pump.boot()
