@@ -24,12 +24,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
-# Firmware branch coverage per module (coverage.py, branch=True; settings in pyproject.toml).
+# Firmware branch coverage per module (coverage.py, branch=True; settings in pyproject.toml;
+# the data of the `druglib` subprocesses is combined by `coverage run` itself).
 .PHONY: coverage
 coverage: $(STAMP)
 	$(BIN)/python -m coverage erase
 	$(BIN)/python -m coverage run -m pytest -q -p no:cacheprovider
-	$(BIN)/python -m coverage combine -q
 	$(BIN)/python -m coverage report
 
 clean:
