@@ -21,6 +21,7 @@ from firmware.store import logrec
 from firmware.store.storage import FileStorage
 from test_manifest import PROGRAMMING
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SLIP = PROGRAMMING.replace('"rate_ml_h": 10', '"rate_ml_h": 100')
 
 
@@ -121,6 +122,16 @@ def test_pump_id_without_urandom_is_all_zeros(tmp_path, monkeypatch):
 def test_ticks_fall_back_to_the_monotonic_clock_on_cpython():
     t0 = pumpmain._ticks_ms()
     assert isinstance(t0, int) and 0 <= pumpmain._elapsed(t0) < 60000
+
+
+def test_ticks_use_micropythons_wrapping_clock_where_it_exists(monkeypatch):
+    import time
+
+    # MicroPython's ticks_ms wraps; ticks_diff gives the signed difference across the wrap.
+    monkeypatch.setattr(time, "ticks_ms", lambda: 5, raising=False)
+    monkeypatch.setattr(time, "ticks_diff", lambda a, b: (a - b) % (1 << 30), raising=False)
+    assert pumpmain._ticks_ms() == 5
+    assert pumpmain._elapsed((1 << 30) - 10) == 15  # 10 ms before the wrap, 5 after
 
 
 # --- pumpmain: the serial loop -----------------------------------------------------------------
@@ -252,3 +263,52 @@ def test_stdin_line_without_os_read_reads_byte_by_byte_as_on_micropython(monkeyp
         assert line.read() == b""
     finally:
         sys.stdin.buffer.close()
+
+
+class NoFlush:
+    """A stdout without flush(), as some MicroPython streams are."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, b):
+        self.data += b
+
+
+def test_stdout_without_flush_is_written_all_the_same(monkeypatch):
+    r_in, w_in = os.pipe()
+    out = NoFlush()
+    monkeypatch.setattr(sys, "stdin", Pipe(r_in, "rb"))
+    monkeypatch.setattr(sys, "stdout", out)  # no .buffer either: written as it is
+    try:
+        pumpmain._Line().write(b"\x00frame\x00")
+        assert bytes(out.data) == b"\x00frame\x00"
+    finally:
+        sys.stdin.buffer.close()
+        os.close(w_in)
+
+
+# --- both entry points as programs under CPython (the same modules as under the unix port) ----
+
+def test_checkmain_as_a_program_prints_what_it_prints_in_process(kit, monkeypatch, capsys):
+    import subprocess
+
+    text = PROGRAMMING + "\n" + SLIP
+    proc = subprocess.run([sys.executable, "-m", "firmware.checkmain", kit.lib_path], input=text.encode(),
+                          capture_output=True, cwd=ROOT, timeout=120)
+    stdin_bytes(monkeypatch, text.encode())
+    assert checkmain.main(["checkmain", kit.lib_path]) == 0
+    assert proc.returncode == 0 and proc.stdout.decode() == capsys.readouterr().out
+
+
+def test_pumpmain_as_a_program_answers_info_and_exits_at_end_of_input(kit, tmp_path):
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "firmware.pumpmain", "--state", str(tmp_path / "pump"),
+                           "--trust", kit.trust_path, "--id", "cpython-1"], input=link.encode(link.INFO, 9),
+                          capture_output=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.decode().startswith("READY pump_id=cpython-1 state=no-library")
+    got = answers(proc.stdout)
+    assert [(f.ftype, f.seq) for f in got] == [(link.INFO | link.OK, 9)]
+    assert logrec.decode_fields(got[0].payload)["pump_id"] == "cpython-1"

@@ -221,3 +221,21 @@ def test_every_firmware_folder_is_a_package():
     for rel in FIRMWARE:
         d = os.path.dirname(rel)
         assert os.path.isfile(os.path.join(ROOT, d, "__init__.py")), "%s has no __init__.py" % d
+
+
+def test_every_micropython_script_is_run_by_a_test():
+    """tests/mpy/mpy_*.py run by tests/test_micropython.py; every other script there is a
+    helper some test names (run or imported), so none is left behind by a move."""
+    mpy_dir = os.path.join(ROOT, "tests", "mpy")
+    texts = []
+    for top in ("tests", "bench"):
+        for rel in sources(top):
+            with open(os.path.join(ROOT, rel)) as f:
+                texts.append(f.read())
+    every = "\n".join(texts)
+    for name in sorted(os.listdir(mpy_dir)):
+        if not name.endswith(".py") or name.startswith("mpy_"):
+            continue
+        stem = name[:-3]
+        assert ("import " + stem) in every or (name in every) or ('"%s"' % stem) in every, (
+            "tests/mpy/%s is neither an mpy_* script nor used by any test or benchmark" % name)

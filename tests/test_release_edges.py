@@ -3,6 +3,8 @@ malformed keys and signatures, and the trust store writer's role check."""
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest_signing import ALICE, pub
 from firmware.errors import TrustStoreError
@@ -59,3 +61,14 @@ def test_the_trust_store_writer_refuses_an_unknown_role():
     for role in ("reviewer", "Author", "", None):
         with pytest.raises(TrustStoreError, match="unknown role"):
             trust.entry_dict(pub(ALICE), role)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, (1 << 253) - 1), st.sampled_from([ed25519.A_BOUND, ed25519.B_BOUND]))
+def test_sliding_window_digits_recompose_the_scalar(scalar, bound):
+    # ref10's slide(): every digit 0 or odd within the window bound, and the
+    # digits sum back to the scalar (S < L and k mod L are below 2^253).
+    digits = ed25519._slide(scalar.to_bytes(32, "little"), bound)
+    assert len(digits) == 256
+    assert all(d == 0 or (d % 2 == 1 and -bound <= d <= bound) for d in digits)
+    assert sum(d << i for i, d in enumerate(digits)) == scalar
