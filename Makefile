@@ -34,6 +34,13 @@ chromium:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
 	    || echo "could not install chromium: the browser tests will skip"; \
 	else echo "chromium is not installed (needs root and apt-get): the browser tests will skip"; fi
+# Firmware branch coverage per module (coverage.py, branch=True; settings in pyproject.toml;
+# the data of the `druglib` subprocesses is combined by `coverage run` itself).
+.PHONY: coverage
+coverage: $(STAMP)
+	$(BIN)/python -m coverage erase
+	$(BIN)/python -m coverage run -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m coverage report
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -130,7 +130,9 @@ def serve(server, line):
             line.write(out)
 
 
-def main(argv):
+def main(argv, line=None):
+    """Boot the pump and serve the line until it ends. `line` (wait/read/write,
+    as _Line) defaults to stdin/stdout; a board passes its UART (docs/board.md)."""
     opts = _options(argv)
     if opts is None:
         _err("usage: micropython -m firmware.pumpmain --state DIR --trust TRUST.json [--id PUMP_ID]")
@@ -147,7 +149,7 @@ def main(argv):
         return 3
     _err("READY pump_id=%s state=%s version=%d code=%s" % (pump_id, report["state"], report["version"],
                                                           report["code"] or "-"))
-    return serve(server, _Line())
+    return serve(server, line if line is not None else _Line())
 
 
 if __name__ == "__main__":

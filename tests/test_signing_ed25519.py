@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import ed25519_table_gen
 from firmware.release import ed25519
+from firmware.release import ed25519_curve
 from firmware.release import sha512
 from mpyrun import MPY_DIR, run_micropython
 
@@ -137,8 +138,8 @@ def _times(n, pt):
     acc = (0, 1, 1, 0)
     while n:
         if n & 1:
-            acc = ed25519._add(acc, pt)
-        pt = ed25519._dbl(pt)
+            acc = ed25519_curve.point_add(acc, pt)
+        pt = ed25519_curve.point_double(pt)
         n >>= 1
     return acc
 

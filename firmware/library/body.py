@@ -5,7 +5,8 @@
 # anything malformed raises LibraryFormatError, the one documented error for
 # bad library bytes. decode() returns plain dicts in the same shape as the
 # host compiler's model (docs/rules.md), integers and strings only.
-from firmware.library.container import ROLE_NAMES, parse, u16, u32  # noqa: F401 (ROLE_NAMES re-exported)
+from firmware.bigendian import u16, u32
+from firmware.library.container import ROLE_NAMES, parse  # noqa: F401 (ROLE_NAMES re-exported)
 from firmware.errors import LibraryFormatError
 
 T_LIBRARY = 0x01

@@ -14,6 +14,7 @@
 # knows nothing of drugs (firmware/library/body.py) or keys (firmware/release/verify.py).
 import hashlib
 
+from firmware.bigendian import pack_u16, pack_u32, u16, u32
 from firmware.errors import DigestError, LibraryFormatError
 
 MAGIC = b"DLIB"
@@ -28,22 +29,6 @@ ALG_ED25519 = 1
 ROLE_AUTHOR = 1
 ROLE_APPROVER = 2
 ROLE_NAMES = {ROLE_AUTHOR: "author", ROLE_APPROVER: "approver"}
-
-
-def u16(b, off):
-    return (b[off] << 8) | b[off + 1]
-
-
-def u32(b, off):
-    return (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]
-
-
-def pack_u16(v):
-    return bytes(((v >> 8) & 0xFF, v & 0xFF))
-
-
-def pack_u32(v):
-    return bytes(((v >> 24) & 0xFF, (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF))
 
 
 class Header:

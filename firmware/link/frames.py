@@ -12,7 +12,7 @@
 # were. Overhead is at most 1 byte per 254, plus the two delimiters.
 import binascii
 
-from firmware.library.container import pack_u16, pack_u32, u16, u32  # noqa: F401 (re-exported)
+from firmware.bigendian import pack_u16, pack_u32, u16, u32  # noqa: F401 (re-exported for link users)
 
 MAX_PAYLOAD = 2048
 HEAD_LEN = 3

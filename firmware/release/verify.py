@@ -25,6 +25,7 @@
 #   4. version <= installed              LIB_ROLLBACK (older); same -> "same"
 #
 # Pure core: bytes and parsed objects in, a Release or an exception out.
+from firmware.bigendian import pack_u32
 from firmware.library import container as ct
 from firmware.release import ed25519
 from firmware.errors import (DuplicateSignerError, KeyRoleError, MissingRoleError, RollbackError,
@@ -45,7 +46,7 @@ def manifest(alg, role, library_version, key_id, signed_sha256, format_version=c
         raise ValueError("manifest alg, role and format version are single bytes")
     if not 0 <= library_version <= 0xFFFFFFFF:
         raise ValueError("library version must fit in 32 bits")
-    return (bytes((alg, format_version, role)) + ct.pack_u32(library_version)
+    return (bytes((alg, format_version, role)) + pack_u32(library_version)
             + bytes(key_id) + bytes(signed_sha256))
 
 

@@ -16,7 +16,7 @@
 # Everything big-endian, 60 bytes.
 import binascii
 
-from firmware.library.container import pack_u16, pack_u32, u16, u32
+from firmware.bigendian import pack_u16, pack_u32, u16, u32
 
 MAGIC = b"PCMT"
 FORMAT = 1

@@ -5,6 +5,7 @@
 # Runs under CPython and MicroPython (tests/mpy is on MICROPYPATH).
 import hashlib
 
+from firmware.bigendian import pack_u16, pack_u32
 from firmware.library import container
 
 DEFAULT_BODY_LEN = 6 * 1024  # about the size of a compiled single-drug library
@@ -62,8 +63,8 @@ def stream_library(version, body_len, chunk=512):
     h = hashlib.sha256()
     for b in blocks():
         h.update(b)
-    head = (container.MAGIC + bytes((container.FORMAT_VERSION, container.HEADER_LEN)) + container.pack_u16(0)
-            + container.pack_u32(version) + container.pack_u32(body_len) + h.digest())
+    head = (container.MAGIC + bytes((container.FORMAT_VERSION, container.HEADER_LEN)) + pack_u16(0)
+            + pack_u32(version) + pack_u32(body_len) + h.digest())
     gen = blocks()
     state = {"pending": head, "phase": 0}
 

@@ -1,0 +1,63 @@
+# MicroPython manifest of the pump firmware, micropython-lib style (docs/board.md).
+#
+# Freeze it into a board's firmware image (run in micropython/ports/<port>):
+#   make BOARD=<BOARD> FROZEN_MANIFEST=/path/to/this/repo/firmware/manifest.py
+# A board manifest can also pull it in with include("/path/to/repo/firmware").
+#
+# This is a build script for MicroPython's tools/manifestfile.py, not a module
+# of the pump: nothing imports it. Every module is named (tests/test_manifest.py
+# checks this list against firmware/**/*.py, so a new module cannot be left
+# out, and runs the firmware from exactly these files compiled by mpy-cross).
+# Paths are relative to the package folder; base_path is this file's parent,
+# so the modules freeze as firmware/..., imported as on the unix port.
+
+# Not for the pump, deliberately not frozen:
+NOT_ON_PUMP = [
+    "manifest.py",  # this build script
+    "store/faultstorage.py",  # the fault-injecting storage double of the power-cut tests
+]
+
+metadata(description="Blinatumomab drug library verifier and rate checker for a smart infusion pump",
+         version="0.1.0")
+
+package("firmware", base_path="..", files=[
+    "__init__.py",
+    # base: device errors, big-endian integers
+    "errors.py",
+    "bigendian.py",
+    # library/: format v1 container and body decoder
+    "library/__init__.py",
+    "library/container.py",
+    "library/body.py",
+    # release/: SHA-512, Ed25519, trust store, two-person release verification
+    "release/__init__.py",
+    "release/sha512.py",
+    "release/ed25519_curve.py",
+    "release/ed25519_table.py",
+    "release/ed25519.py",
+    "release/trust.py",
+    "release/verify.py",
+    # store/: storage, A/B slots and their commit record, the event log
+    "store/__init__.py",
+    "store/storage.py",
+    "store/commitrec.py",
+    "store/slots.py",
+    "store/logrec.py",
+    "store/eventlog.py",
+    # check/: strict JSON, exact decimals, requests, reason codes, the checker
+    "check/__init__.py",
+    "check/jsontext.py",
+    "check/decimals.py",
+    "check/request.py",
+    "check/codes.py",
+    "check/checker.py",
+    "check/batch.py",
+    # link/: serial frames and the pump's command server
+    "link/__init__.py",
+    "link/frames.py",
+    "link/server.py",
+    # shell: the pump and its entry points
+    "pump.py",
+    "pumpmain.py",
+    "checkmain.py",
+])
