@@ -102,6 +102,7 @@ def main():
     print("  pure state machine (each programming checked too)        %7.1f ms  ratio %.2f" % (pure / 1e3, pure / base))
     print("  pump's therapy shell (saved + logged, real files)      %7.1f ms  ratio %.2f" % (shell / 1e3, shell / base))
     print("  per action through the shell                              %7.2f ms" % (shell / 1e3 / actions))
+    print("ratio pure state machine / checker alone %.2f" % (pure / base))
     out, whole, count, state = link_part(n, days)
     base_rt = out["INFO (baseline)"]
     print("over the link (pty, firmware under MicroPython, 115200 baud; median of %d):" % n)
