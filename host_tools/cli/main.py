@@ -22,6 +22,9 @@ COMMANDS = {
     "push": ("host_tools.cli.push", "install a released library on one or more pumps over serial"),
     "info": ("host_tools.cli.info", "ask a pump which library it runs"),
     "log": ("host_tools.cli.log", "pull and verify a pump's event log"),
+    "publish": ("host_tools.cli.publish", "publish a released library to the fleet over MQTT (verified first)"),
+    "gateway": ("host_tools.cli.gateway", "ward gateway: push each new release from the broker to the ward's pumps"),
+    "fleet": ("host_tools.cli.fleet", "every pump of the fleet: ward, version, outdated, offline, refused"),
 }
 
 

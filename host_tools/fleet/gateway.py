@@ -1,0 +1,171 @@
+"""A ward gateway (docs/fleet.md, "Gateway"): the broker on one side, the
+ward's pumps on serial on the other.
+
+- subscribes to druglib/v1/release/library; every new release (other bytes)
+  wakes every pump worker (workers.py), which pushes it, in parallel;
+- publishes each pump's status, retained, under druglib/v1/ward/<ward>/pump/,
+  on every change and every `heartbeat_s`;
+- publishes its own liveness, retained, with a last will saying offline;
+- after a broker outage paho reconnects by itself (backing off 1 to 10 s) and
+  on every connection the gateway subscribes again (the broker hands it the
+  retained release), says it is online and publishes every pump's latest
+  status again: it resynchronises without anyone's help. Pumps are served
+  meanwhile from the release it already holds.
+"""
+import json
+import socket
+import threading
+import time
+
+from host_tools.errors import DruglibError
+from host_tools.fleet import topics
+from host_tools.fleet.mqtt import make_client
+from host_tools.fleet.release import Release
+from host_tools.fleet.workers import PumpWorker, iso
+
+# CONNACK reason codes that no retry will cure (MQTT 5 section 3.2.2.2)
+FATAL_CONNACK = ("Bad user name or password", "Not authorized", "Client identifier not valid", "Banned")
+
+
+def default_id():
+    host = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in socket.gethostname())[:48]
+    return host if topics.NAME_RE.match(host or "") else "gateway"
+
+
+class Gateway:
+    def __init__(self, spec, ward, gateway_id, ports, open_link, poll_s=10.0, heartbeat_s=30.0, emit=None):
+        self.spec = spec
+        self.ward = topics.check_name(ward, "ward")
+        self.gateway_id = topics.check_name(gateway_id, "gateway id")
+        self.topic = topics.gateway_topic(ward, gateway_id)
+        self.poll_s, self.heartbeat_s = poll_s, heartbeat_s
+        self.emit = emit or (lambda event: None)
+        self.stopping = threading.Event()
+        self.fatal = None
+        self.release = None
+        self.lock = threading.Lock()
+        self.published = {}  # topic -> (payload without timestamps, monotonic time sent)
+        self.latest = {}  # topic -> payload (for the resync after a reconnection)
+        self.started = time.time()
+        self.workers = [PumpWorker(self, p, open_link) for p in ports]
+        will = json.dumps(self._liveness(False, "connection lost")).encode("utf-8")
+        self.client = make_client(spec, "gw-%s-%s" % (self.ward, self.gateway_id), will=(self.topic, will))
+        self.client.reconnect_delay_set(1, 10)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self.connected = threading.Event()
+        self.refused_publications = 0
+
+    # --- life ---
+    def start(self):
+        try:
+            self.client.connect_async(self.spec.host, self.spec.port, keepalive=15)
+        except (OSError, ValueError) as e:
+            raise DruglibError("cannot use broker %s: %s" % (self.spec, e)) from None
+        self.client.loop_start()
+        for w in self.workers:
+            w.thread.start()
+        return self
+
+    def stop(self, timeout=10):
+        self.stopping.set()
+        for w in self.workers:
+            w.wake.set()
+        for w in self.workers:
+            w.thread.join(timeout)
+        if self.client.is_connected():
+            info = self.client.publish(self.topic, json.dumps(self._liveness(False, "stopped")), qos=1, retain=True)
+            try:
+                info.wait_for_publish(5)
+            except (RuntimeError, ValueError):
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _liveness(self, online, reason=None):
+        d = {"schema": topics.SCHEMA, "gateway": self.gateway_id, "ward": self.ward, "online": online,
+             "since": iso(time.time() if not online else self.started), "pumps": len(self.workers),
+             "poll_s": self.poll_s, "heartbeat_s": self.heartbeat_s}
+        if reason:
+            d["reason"] = reason
+        return d
+
+    # --- broker side ---
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            if str(reason_code) in FATAL_CONNACK:
+                self.fatal = "broker %s refused the gateway: %s" % (self.spec, reason_code)
+                self.event("fatal", None, message=self.fatal)
+                self.stopping.set()
+            return
+        client.subscribe(topics.RELEASE_LIBRARY, qos=1)
+        client.publish(self.topic, json.dumps(self._liveness(True)), qos=1, retain=True)
+        with self.lock:
+            again = list(self.latest.items())
+        for topic, payload in again:  # resynchronise: the broker may have lost or missed them
+            client.publish(topic, payload, qos=1, retain=True)
+        self.connected.set()
+        self.event("connected", None, message=str(self.spec))
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        if self.connected.is_set():
+            self.connected.clear()
+            self.event("disconnected", None, message=str(reason_code))
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        if reason_code.is_failure:
+            self.refused_publications += 1
+            if self.refused_publications == 1:  # once: the ACL does not change by itself
+                self.event("error", None, message="the broker refuses this gateway's publications (%s): "
+                           "check the ACL for ward %s" % (reason_code, self.ward))
+
+    def _on_message(self, client, userdata, msg):
+        if msg.topic != topics.RELEASE_LIBRARY:
+            return
+        if not msg.payload:
+            return  # withdrawn: pumps keep what they run
+        rel = Release(msg.payload)
+        if self.release is not None and self.release.sha256 == rel.sha256:
+            return  # the same release again (a reconnection): nothing to do
+        self.release = rel
+        self.event("release", None, release_version=rel.version, release_sha256=rel.sha256, bytes=rel.size)
+        for w in self.workers:
+            w.wake.set()
+
+    # --- what workers call ---
+    def status(self, worker, force=False):
+        st = worker.status()
+        topic = topics.pump_topic(self.ward, worker.key)
+        stable = json.dumps({k: v for k, v in st.items() if k not in ("updated", "last_seen")}, sort_keys=True)
+        now = time.monotonic()
+        with self.lock:
+            prev = self.published.get(topic)
+            if not force and prev is not None and prev[0] == stable and now - prev[1] < self.heartbeat_s:
+                return
+            payload = json.dumps(st, sort_keys=True).encode("utf-8")
+            self.latest[topic] = payload
+            if not self.client.is_connected():
+                return  # sent again on the next connection
+            self.published[topic] = (stable, now)
+        self.client.publish(topic, payload, qos=1, retain=True)
+
+    def forget(self, worker, old_key):
+        """A pump's topic changed (its id became known): clear the old retained status."""
+        topic = topics.pump_topic(self.ward, old_key)
+        with self.lock:
+            self.latest.pop(topic, None)
+            had = self.published.pop(topic, None)
+        if had is not None and self.client.is_connected():
+            self.client.publish(topic, b"", qos=1, retain=True)
+
+    def event(self, kind, worker, **fields):
+        e = {"event": kind, "at": iso(time.time()), "ward": self.ward, "gateway": self.gateway_id}
+        if worker is not None:
+            e.update(port=worker.label, pump_id=worker.pump_id, version=worker.version)
+        e.update({k: v for k, v in fields.items() if v is not None})
+        try:
+            self.emit(e)
+        except Exception:
+            pass
