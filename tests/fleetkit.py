@@ -135,6 +135,21 @@ class MemPump:
                 if kind == "install-rejected"]
 
 
+def status_msg(pump_id, version, sha=None, now=None, installed_at=None, last_result=None, online=True,
+               ward="icu", gateway="gw1", last_error=None):
+    """A pump status as a gateway publishes it (host_tools/fleet/workers.py)."""
+    import json
+
+    from host_tools.fleet.workers import iso
+
+    now = time.time() if now is None else now
+    return json.dumps({"schema": 1, "pump_id": pump_id, "ward": ward, "gateway": gateway, "port": "/dev/x",
+                       "online": online, "state": "ok" if version else "no-library", "library": "blinatumomab-v1",
+                       "version": version, "library_sha256": sha, "installed_at": iso(installed_at),
+                       "last_seen": iso(now), "last_error": last_error, "last_result": last_result,
+                       "updated": iso(now), "heartbeat_s": 30}).encode("utf-8")
+
+
 def kits(tmp_path, versions):
     """Released libraries (Alice + Bob) of the given versions, with the trust store."""
     from conftest_signing import Kit

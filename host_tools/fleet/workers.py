@@ -85,13 +85,18 @@ class PumpWorker:
     def _seen(self, info):
         pid = str(info.get("pump_id") or "") or None
         if pid != self.pump_id:
-            if self.pump_id is not None:  # another pump on this port: nothing we knew holds
-                self.settled, self.known = {}, {}
-                self.last_result = self.installed_at = None
             old = self.key
+            if self.pump_id is not None:
+                # another pump on this port: the one we knew is gone from here
+                # (its last status says so), and nothing we knew holds for this one
+                self.online, self.last_error = False, "pump %s answers on this port now" % pid
+                self.gw.status(self, force=True)
+                self.settled, self.known = {}, {}
+                self.last_result = self.installed_at = self.library_sha256 = None
+                self.online = False
             self.pump_id, self.key = pid, topics.pump_key(pid, self.label)
-            if old != self.key:
-                self.gw.forget(self, old)
+            if old != self.key and old.startswith("port-"):
+                self.gw.forget(self, old)  # its status was keyed by port until it told its id
         version = int(info.get("version") or 0)
         if version != self.version:
             self.library_sha256 = self.known.get(version)
