@@ -155,12 +155,52 @@ class Broker:
         return "%s://%s@127.0.0.1:%d" % ("mqtts" if tls else "mqtt", user, self.port)
 
 
+def serve(folder, port, wards):
+    """Run a private broker in the foreground (README, "A fleet"): fresh random
+    passwords, one file per user (DIR/USER.pw, owner only), until Ctrl-C."""
+    import secrets
+
+    os.makedirs(folder, exist_ok=True)
+    names = [("release-station", "release", None)] + [("gateway-" + w, "gateway", w) for w in wards] + \
+            [("fleet-view", "viewer", None)]
+    users = []
+    for name, role, ward in names:
+        pw = secrets.token_urlsafe(18)
+        path = os.path.join(folder, name + ".pw")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(pw + "\n")
+        users.append((name, role, ward, pw))
+    b = Broker(folder, users, port=port).start()
+    print("broker mqtt://127.0.0.1:%d (users %s; passwords in %s/USER.pw); Ctrl-C stops it"
+          % (b.port, ", ".join(u[0] for u in users), folder), flush=True)
+    try:
+        signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+        b.proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        b.stop()
+    return 0
+
+
 def main(argv=None):
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m host_tools.fleet.broker", description="print a fleet ACL")
+    p = argparse.ArgumentParser(prog="python -m host_tools.fleet.broker",
+                                description="print the fleet ACL for some wards, or --serve a private broker")
     p.add_argument("--ward", action="append", default=[], help="a ward with one gateway user gateway-WARD")
+    p.add_argument("--serve", metavar="DIR", help="run a private Mosquitto on 127.0.0.1, its files in DIR")
+    p.add_argument("--port", type=int, default=0, help="with --serve: port (default: a free one)")
     args = p.parse_args(argv)
+    try:
+        for w in args.ward:
+            topics.check_name(w, "ward")
+        if args.serve:
+            return serve(args.serve, args.port or None, args.ward)
+    except DruglibError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
     users = [("release-station", "release", None)] + [("gateway-" + w, "gateway", w) for w in args.ward] + \
             [("fleet-view", "viewer", None)]
     sys.stdout.write(acl_text(users))
