@@ -6,8 +6,6 @@ import os
 import threading
 import time
 
-import pytest
-
 from firmware.pump import Pump
 from firmware.link.server import PumpServer
 from firmware.release import trust as fw_trust
@@ -28,6 +26,8 @@ PASSWORD = {u[0]: u[3] for u in USERS}
 
 def need_mosquitto():
     if not MOSQUITTO:
+        import pytest
+
         pytest.skip(SKIP_REASON, allow_module_level=True)
 
 

@@ -219,3 +219,74 @@ def test_tls_where_configured_and_the_certificate_is_checked(tmp_path):
         assert p.returncode == 1 and "TLS" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     finally:
         b.stop()
+
+
+class StubPump:
+    """A pump that answers INFO and refuses every BEGIN with one device code."""
+
+    def __init__(self, code):
+        from firmware.link import frames
+
+        self.frames, self.code = frames, code
+        self.dec = frames.Decoder()
+        self.begins = 0
+
+    def feed(self, data):
+        from firmware.store import logrec
+
+        f, out = self.frames, b""
+        for item in self.dec.feed(data):
+            if not isinstance(item, f.Frame):
+                continue
+            if item.ftype == f.INFO:
+                body = {"pump_id": "stub", "state": "no-library", "version": 0, "library": ""}
+                out += f.encode(f.INFO | f.OK, item.seq, logrec.encode_fields(body))
+            else:
+                self.begins += item.ftype == f.BEGIN
+                out += f.encode(f.ERR, item.seq, logrec.encode_fields({"code": self.code, "message": "stub"}))
+        return out
+
+
+@pytest.mark.parametrize("code, outcome, tries", [("STORAGE_IO", "failed", 5), ("LINK_TOO_LARGE", "refused", 1)])
+def test_a_pump_that_keeps_answering_an_error_is_not_pushed_forever(broker, tmp_path, code, outcome, tries):
+    from fleetkit import Cable
+    from host_tools.fleet import workers
+
+    k = kits(tmp_path, [2])[2]
+    stub = StubPump(code)
+    events = []
+    gw = Gateway(spec(broker, "gateway-icu"), "icu", "gw-icu", [Cable(stub, 0, "stub")],
+                 lambda c: PumpLink(port=c, timeout=0.5, retries=1), poll_s=0.05, heartbeat_s=2,
+                 emit=events.append).start()
+    try:
+        s = session(broker, "release-station")
+        s.publish(topics.RELEASE_LIBRARY, k.blob)
+        s.close()
+        assert wait_for(lambda: stub.begins >= tries, 30)
+        wait_for(lambda: False, 0.05 * workers.MAX_BACKOFF * 2 + 1)  # long enough for many more polls
+        assert stub.begins == tries
+        assert len([e for e in events if e["event"] == outcome]) == (1 if outcome == "refused" else 2)
+        r = view.build(snapshot(broker))
+        assert r["pumps"][0]["last_result"]["outcome"] == outcome and r["pumps"][0]["last_result"]["code"] == code
+    finally:
+        gw.stop()
+
+
+def test_a_gateway_started_before_its_broker_connects_when_the_broker_comes(tmp_path):
+    from host_tools.fleet.broker import Broker
+
+    k = kits(tmp_path, [2])[2]
+    b = Broker(str(tmp_path / "broker"), USERS)  # configured, not started
+    pump = MemPump(k.trust_text, "early")
+    events = []
+    gw = gateway(b, "icu", [pump.cable], events)
+    try:
+        assert wait_for(lambda: any(e["event"] == "online" for e in events), 10)
+        b.start()
+        publish(spec(b, "release-station"), k.blob, fw_trust.parse(k.trust_text))
+        assert wait_for(lambda: pump.version() == 2, 40)
+        r = wait_for(lambda: (lambda r: r if r["summary"]["current"] == 1 else None)(view.build(snapshot(b))), 20)
+        assert r and r["gateways"][0]["online"]
+    finally:
+        gw.stop()
+        b.stop()

@@ -48,7 +48,8 @@ class Gateway:
         self.latest = {}  # topic -> payload (for the resync after a reconnection)
         self.started = time.time()
         self.workers = [PumpWorker(self, p, open_link) for p in ports]
-        will = json.dumps(self._liveness(False, "connection lost")).encode("utf-8")
+        # the will is fixed when connecting: it cannot know when the connection is lost
+        will = json.dumps(self._liveness(False, "connection lost", since=False)).encode("utf-8")
         self.client = make_client(spec, "gw-%s-%s" % (self.ward, self.gateway_id), will=(self.topic, will))
         self.client.reconnect_delay_set(1, 10)
         self.client.on_connect = self._on_connect
@@ -84,10 +85,10 @@ class Gateway:
         self.client.disconnect()
         self.client.loop_stop()
 
-    def _liveness(self, online, reason=None):
+    def _liveness(self, online, reason=None, since=True):
         d = {"schema": topics.SCHEMA, "gateway": self.gateway_id, "ward": self.ward, "online": online,
-             "since": iso(time.time() if not online else self.started), "pumps": len(self.workers),
-             "poll_s": self.poll_s, "heartbeat_s": self.heartbeat_s}
+             "since": iso(self.started if online else time.time()) if since else None,
+             "pumps": len(self.workers), "poll_s": self.poll_s, "heartbeat_s": self.heartbeat_s}
         if reason:
             d["reason"] = reason
         return d

@@ -12,7 +12,10 @@ has staged), and settles it when the pump answers:
                       pushed again, unless the pump's own state changes (a
                       different version or a different pump on the port)
   failed              the line or the pump failed: tried again at the next
-                      poll, backing off (a push resumes where it stopped)
+                      poll, backing off (a push resumes where it stopped);
+                      after MAX_DEVICE_FAILURES errors answered by the pump
+                      itself (storage, transfer) the release is given up for
+                      that pump until its state changes or a new release comes
 """
 import threading
 import time
@@ -22,6 +25,10 @@ from host_tools.fleet import topics
 from host_tools.link.client import VERIFY_PREFIXES, DeviceError
 
 MAX_BACKOFF = 16  # times the poll interval, after repeated failed pushes
+MAX_DEVICE_FAILURES = 5
+# the pump's final word on a release: its verification (LIB_*, SIG_*, TRUST_*)
+# or a library larger than it can take; retrying cannot change it
+REFUSAL_PREFIXES = tuple(VERIFY_PREFIXES) + ("LINK_TOO_LARGE",)
 
 
 def iso(t):
@@ -48,6 +55,7 @@ class PumpWorker:
         self.settled = {}  # release sha256 -> pump version right after it settled
         self.known = {}  # version -> sha256 this gateway saw installed on this pump
         self.failures = 0
+        self.device_failures = {}  # release sha256 -> errors the pump answered
         self.last_error = None
         self.wake = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True, name="pump %s" % self.label)
@@ -91,7 +99,7 @@ class PumpWorker:
                 # (its last status says so), and nothing we knew holds for this one
                 self.online, self.last_error = False, "pump %s answers on this port now" % pid
                 self.gw.status(self, force=True)
-                self.settled, self.known = {}, {}
+                self.settled, self.known, self.device_failures = {}, {}, {}
                 self.last_result = self.installed_at = self.library_sha256 = None
                 self.online = False
             self.pump_id, self.key = pid, topics.pump_key(pid, self.label)
@@ -125,10 +133,16 @@ class PumpWorker:
         try:
             r = self.link.push(rel.blob)
         except DeviceError as e:
-            if e.code.startswith(VERIFY_PREFIXES):
+            if e.code.startswith(REFUSAL_PREFIXES):
                 self.settled[rel.sha256] = self.version
                 self._result(rel, "refused", e.code, e.message, t0)
                 self.failures = 0
+                return self.gw.poll_s
+            n = self.device_failures[rel.sha256] = self.device_failures.get(rel.sha256, 0) + 1
+            if n >= MAX_DEVICE_FAILURES:
+                self.settled[rel.sha256] = self.version
+                self.failures = 0
+                self._result(rel, "failed", e.code, "%s (given up after %d attempts)" % (e.message, n), t0)
                 return self.gw.poll_s
             return self._failed(rel, e.code, e.message, t0)
         except LinkError as e:
