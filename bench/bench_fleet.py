@@ -2,7 +2,7 @@
 release, and the broker's and the gateways' memory, from 50 to 500 pumps.
 
     .venv/bin/python bench/bench_fleet.py [--pumps-per-gateway 25] [--gateways 2,4,10,20] [--json]
-    BENCH_TINY=1 .venv/bin/python bench/bench_fleet.py      # 1 gateway x 2 pumps (a smoke run)
+    .venv/bin/python bench/bench_fleet.py --tiny   # 1 gateway x 2 pumps: proves it runs (also BENCH_TINY=1)
 
 One private Mosquitto (host_tools/fleet/broker.py: password file, ACL), G
 gateway processes (the real host_tools/fleet/gateway.py), each with its
@@ -241,6 +241,14 @@ def main():
             r["gateways_rss_kb_total"] // 1024))
     print("growth = figure at N pumps / figure at %d pumps; 'gw w/o gw' = a gateway process's memory with its "
           "pumps before its gateway started" % first["pumps"])
+    last = rows[-1]
+    print("ratio converge at %d pumps / one direct push %.1f" % (last["pumps"], last["converge_over_one_push"]))
+    if len(rows) > 1:
+        print("ratio converge at %d / at %d pumps %.2f" % (last["pumps"], first["pumps"], last["growth_converge_s"]))
+        print("ratio broker RSS at %d / at %d pumps %.2f" % (last["pumps"], first["pumps"],
+                                                             last["growth_broker_rss_kb"]))
+        print("ratio one gateway's RSS at %d / at %d pumps %.2f" % (last["pumps"], first["pumps"],
+                                                                    last["growth_gateway_rss_kb_mean"]))
     return 0
 
 
