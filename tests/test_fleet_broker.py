@@ -290,3 +290,18 @@ def test_a_gateway_started_before_its_broker_connects_when_the_broker_comes(tmp_
     finally:
         gw.stop()
         b.stop()
+
+
+def test_publish_puts_version_and_digest_beside_the_bytes(broker, tmp_path):
+    k = kits(tmp_path, [2])[2]
+    r = publish(spec(broker, "release-station"), k.blob, fw_trust.parse(k.trust_text))
+    s = session(broker, "fleet-view")
+    try:
+        held = s.retained([topics.RELEASE_ALL], quiet=0.3)
+        props = dict(s.properties[topics.RELEASE_LIBRARY])
+    finally:
+        s.close()
+    assert held[topics.RELEASE_LIBRARY] == k.blob  # the file, byte for byte
+    meta = json.loads(held[topics.RELEASE_META])
+    assert (meta["version"], meta["sha256"], meta["bytes"]) == (2, r["sha256"], len(k.blob))
+    assert props["version"] == "2" and props["sha256"] == r["sha256"] == meta["sha256"]

@@ -53,6 +53,8 @@ class Gateway:
         self.client = make_client(spec, "gw-%s-%s" % (self.ward, self.gateway_id), will=(self.topic, will))
         self.client.reconnect_delay_set(1, 10)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
+        self.unreachable = False
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
@@ -108,7 +110,13 @@ class Gateway:
         for topic, payload in again:  # resynchronise: the broker may have lost or missed them
             client.publish(topic, payload, qos=1, retain=True)
         self.connected.set()
+        self.unreachable = False
         self.event("connected", None, message=str(self.spec))
+
+    def _on_connect_fail(self, client, userdata):
+        if not self.unreachable:  # once per outage; paho keeps trying
+            self.unreachable = True
+            self.event("unreachable", None, message="cannot reach broker %s; trying again" % self.spec)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         if self.connected.is_set():

@@ -117,6 +117,7 @@ class Session:
         self.acks = {}  # mid -> reason code
         self.subacks = {}
         self.messages = {}  # topic -> payload (latest)
+        self.properties = {}  # topic -> MQTT 5 user properties of that message
         self.last_message = 0.0
         self.client.on_connect = self._on_connect
         self.client.on_publish = self._on_publish
@@ -156,6 +157,8 @@ class Session:
     def _on_message(self, client, userdata, msg):
         with self.cv:
             self.messages[msg.topic] = bytes(msg.payload)
+            props = getattr(msg, "properties", None)
+            self.properties[msg.topic] = list(getattr(props, "UserProperty", None) or [])
             self.last_message = time.monotonic()
             self.cv.notify_all()
 
@@ -183,9 +186,17 @@ class Session:
                 self.cv.wait(wait)
             return {t: p for t, p in self.messages.items() if p}
 
-    def publish(self, topic, payload, retain=True, timeout=ACK_TIMEOUT_S):
-        """QoS 1; waits for PUBACK and raises BrokerError on a refusal."""
-        info = self.client.publish(topic, payload, qos=1, retain=retain)
+    def publish(self, topic, payload, retain=True, timeout=ACK_TIMEOUT_S, user_properties=None):
+        """QoS 1; waits for PUBACK and raises BrokerError on a refusal.
+        `user_properties`: [(name, value)] sent with the message (MQTT 5 section 3.3.2.3.7)."""
+        props = None
+        if user_properties:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            props = Properties(PacketTypes.PUBLISH)
+            props.UserProperty = [(str(k), str(v)) for k, v in user_properties]
+        info = self.client.publish(topic, payload, qos=1, retain=retain, properties=props)
         if info.rc != 0:
             raise BrokerError("cannot publish on %s (error %s)" % (topic, info.rc))
         with self.cv:

@@ -94,7 +94,10 @@ def publish(spec, blob, trust, publisher="druglib publish", quiet=0.5):
         baseline = fleet_baseline(held, trust)
         kind = check(rel, trust, baseline)
         at = utc_now()
-        s.publish(topics.RELEASE_LIBRARY, rel.blob)
+        # version and digest beside the bytes, in the same message (MQTT 5 user
+        # properties) and on the meta topic; readers compute their own anyway
+        s.publish(topics.RELEASE_LIBRARY, rel.blob, user_properties=[
+            ("version", rel.version), ("sha256", rel.sha256), ("library", rel.library), ("published_at", at)])
         s.publish(topics.RELEASE_META, rel.meta(at, publisher))
     finally:
         s.close()
