@@ -105,7 +105,8 @@ class PumpWorker:
             self.pump_id, self.key = pid, topics.pump_key(pid, self.label)
             if old != self.key and old.startswith("port-"):
                 self.gw.forget(self, old)  # its status was keyed by port until it told its id
-        version = int(info.get("version") or 0)
+        version = info.get("version") or 0
+        version = version if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else 0
         if version != self.version:
             self.library_sha256 = self.known.get(version)
         self.version = version
@@ -121,9 +122,9 @@ class PumpWorker:
         self.last_error = None
 
     def _offline(self, why):
-        if self.online or self.last_error is None:
-            self.online = False
-            self.last_error = why
+        announce = self.online or self.last_error is None  # once per outage
+        self.online, self.last_error = False, why
+        if announce:
             self.gw.event("offline", self, message=why)
         self.gw.status(self)
 
