@@ -42,10 +42,10 @@ def snapshot(b):
         s.close()
 
 
-def gateway(b, ward, cables, events=None):
+def gateway(b, ward, cables, events=None, state=None):
     return Gateway(spec(b, "gateway-" + ward), ward, "gw-" + ward, cables,
                    lambda c: PumpLink(port=c, timeout=0.5, retries=2), poll_s=0.2, heartbeat_s=2,
-                   emit=(events.append if events is not None else None)).start()
+                   emit=(events.append if events is not None else None), state_path=state).start()
 
 
 def test_only_the_release_station_publishes_libraries_and_a_gateway_only_under_its_ward(broker):
@@ -305,3 +305,42 @@ def test_publish_puts_version_and_digest_beside_the_bytes(broker, tmp_path):
     meta = json.loads(held[topics.RELEASE_META])
     assert (meta["version"], meta["sha256"], meta["bytes"]) == (2, r["sha256"], len(k.blob))
     assert props["version"] == "2" and props["sha256"] == r["sha256"] == meta["sha256"]
+
+
+def test_a_gateway_restarted_with_its_state_does_not_offer_a_refused_release_again(broker, tmp_path):
+    """A gateway its supervisor restarts in a loop must not fill the pumps'
+    bounded logs with the same refusal: `--state` keeps what each pump settled."""
+    k = kits(tmp_path, [1, 2])
+    pump = MemPump(k[2].trust_text, "icu-1")
+    state = str(tmp_path / "gw-state.json")
+    s = session(broker, "release-station")
+    s.publish(topics.RELEASE_LIBRARY, k[2].blob)
+    gw = gateway(broker, "icu", [pump.cable], state=state)
+    try:
+        assert wait_for(lambda: pump.version() == 2, 30)
+        s.publish(topics.RELEASE_LIBRARY, k[1].blob)
+        assert wait_for(lambda: pump.rejected() == [(1, "LIB_ROLLBACK")], 30)
+    finally:
+        gw.stop()
+        s.close()
+    for _restart in range(3):
+        events = []
+        gw = gateway(broker, "icu", [pump.cable], events, state=state)
+        try:
+            assert wait_for(lambda: any(e["event"] == "release" for e in events), 20)
+            assert wait_for(lambda: any(e["event"] == "online" for e in events), 20)
+            wait_for(lambda: False, 1.0)  # several polls
+        finally:
+            gw.stop()
+        assert not [e for e in events if e["event"] in ("refused", "installed", "failed")]
+    assert pump.rejected() == [(1, "LIB_ROLLBACK")] and pump.version() == 2
+    r = view.build(snapshot(broker))
+    assert r["pumps"][0]["last_result"]["code"] == "LIB_ROLLBACK"  # remembered, still shown
+
+
+def test_an_unreadable_gateway_state_is_one_line(tmp_path):
+    bad = tmp_path / "state.json"
+    bad.write_text("{not json")
+    p = druglib("gateway", "--broker", "mqtt://gateway-icu@127.0.0.1:1", "--port", "/dev/null-x", "--state", bad,
+                timeout=60)
+    assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and "move it away" in p.stderr

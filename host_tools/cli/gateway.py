@@ -31,6 +31,8 @@ def configure(p):
     p.add_argument("--heartbeat", type=float, default=30.0, metavar="S",
                    help="seconds between status messages of a pump that did not change")
     p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="line speed (default 115200)")
+    p.add_argument("--state", metavar="FILE",
+                   help="remember what each pump settled across restarts (a refused release is never offered again)")
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
 
 
@@ -77,7 +79,7 @@ def run(args):
 
     baud = args.baud
     gw = Gateway(spec, ward, gid, args.port, lambda url: PumpLink(url, baud), poll_s=args.poll,
-                 heartbeat_s=args.heartbeat, emit=emit)
+                 heartbeat_s=args.heartbeat, emit=emit, state_path=args.state)
     done = threading.Event()
 
     def on_signal(signum, frame):

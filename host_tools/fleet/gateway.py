@@ -13,6 +13,7 @@ ward's pumps on serial on the other.
   meanwhile from the release it already holds.
 """
 import json
+import os
 import socket
 import threading
 import time
@@ -22,9 +23,49 @@ from host_tools.fleet import topics
 from host_tools.fleet.mqtt import make_client
 from host_tools.fleet.release import Release
 from host_tools.fleet.workers import PumpWorker, iso
+from host_tools.library.files import write_atomic
 
 # CONNACK reason codes that no retry will cure (MQTT 5 section 3.2.2.2)
 FATAL_CONNACK = ("Bad user name or password", "Not authorized", "Client identifier not valid", "Banned")
+
+
+class Memory:
+    """What each pump settled (by pump id), kept in a JSON file when one is
+    given (`druglib gateway --state FILE`), so that a gateway restarted, even
+    one restarted in a loop by its supervisor, never offers a pump a release
+    it already refused: each refusal is a record in the pump's bounded log."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+        self.pumps = {}
+        if path:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise DruglibError("gateway state %s: folder %s does not exist" % (path, folder))
+            try:
+                with open(path, "rb") as f:
+                    data = json.loads(f.read().decode("utf-8"))
+                if isinstance(data, dict) and isinstance(data.get("pumps"), dict):
+                    self.pumps = data["pumps"]
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError, UnicodeDecodeError) as e:
+                raise DruglibError("gateway state %s cannot be read (%s): move it away to start afresh"
+                                   % (path, e)) from None
+
+    def recall(self, pump_id):
+        with self.lock:
+            return json.loads(json.dumps(self.pumps.get(pump_id) or {}))
+
+    def keep(self, pump_id, entry):
+        if not pump_id:
+            return
+        with self.lock:
+            self.pumps[pump_id] = entry
+            if self.path:
+                write_atomic(self.path, json.dumps({"schema": topics.SCHEMA, "pumps": self.pumps},
+                                                   sort_keys=True).encode("utf-8"))
 
 
 def default_id():
@@ -33,7 +74,8 @@ def default_id():
 
 
 class Gateway:
-    def __init__(self, spec, ward, gateway_id, ports, open_link, poll_s=10.0, heartbeat_s=30.0, emit=None):
+    def __init__(self, spec, ward, gateway_id, ports, open_link, poll_s=10.0, heartbeat_s=30.0, emit=None,
+                 state_path=None):
         self.spec = spec
         self.ward = topics.check_name(ward, "ward")
         self.gateway_id = topics.check_name(gateway_id, "gateway id")
@@ -47,6 +89,7 @@ class Gateway:
         self.published = {}  # topic -> (payload without timestamps, monotonic time sent)
         self.latest = {}  # topic -> payload (for the resync after a reconnection)
         self.started = time.time()
+        self.memory = Memory(state_path)
         self.workers = [PumpWorker(self, p, open_link) for p in ports]
         # the will is fixed when connecting: it cannot know when the connection is lost
         will = json.dumps(self._liveness(False, "connection lost", since=False)).encode("utf-8")

@@ -105,6 +105,7 @@ class PumpWorker:
             self.pump_id, self.key = pid, topics.pump_key(pid, self.label)
             if old != self.key and old.startswith("port-"):
                 self.gw.forget(self, old)  # its status was keyed by port until it told its id
+            self._recall()
         version = info.get("version") or 0
         version = version if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else 0
         if version != self.version:
@@ -120,6 +121,25 @@ class PumpWorker:
             self.gw.event("online", self)
         self.last_seen = time.time()
         self.last_error = None
+
+    def _recall(self):
+        """What this gateway settled with this pump before it restarted (Memory)."""
+        m = self.gw.memory.recall(self.pump_id)
+        settled = m.get("settled")
+        if isinstance(settled, dict):
+            self.settled = {k: v for k, v in settled.items() if isinstance(v, int)}
+        known = m.get("known")
+        if isinstance(known, dict):
+            self.known = {int(k): v for k, v in known.items() if k.isdigit() and isinstance(v, str)}
+        if isinstance(m.get("last_result"), dict):
+            self.last_result = m["last_result"]
+        if isinstance(m.get("installed_at"), (int, float)):
+            self.installed_at = m["installed_at"]
+
+    def _keep(self):
+        self.gw.memory.keep(self.pump_id, {"settled": self.settled, "last_result": self.last_result,
+                                           "known": {str(k): v for k, v in self.known.items()},
+                                           "installed_at": self.installed_at})
 
     def _offline(self, why):
         announce = self.online or self.last_error is None  # once per outage
@@ -180,6 +200,8 @@ class PumpWorker:
         if announce:
             self.gw.event(outcome, self, code=code, message=message, release_version=rel.version,
                           release_sha256=rel.sha256, **extra)
+        if rel.sha256 in self.settled:
+            self._keep()
         self.gw.status(self, force=True)
 
     def _close(self):
