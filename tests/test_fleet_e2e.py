@@ -201,7 +201,8 @@ def test_a_fleet_converges_and_refuses_what_its_pumps_refuse(tmp_path):
             sims.append(Sim(tmp_path / name, trust, *extra))
         relay = Relay(sims[1].port)
         # the icu gateway's timeouts follow its slowest line
-        gws = [GatewayProc(broker, "icu", [sims[0].port, relay.url], tmp_path, "--baud", str(SLOW_BAUD)),
+        gws = [GatewayProc(broker, "icu", [sims[0].port, relay.url], tmp_path, "--baud", str(SLOW_BAUD),
+                           "--state", str(tmp_path / "gw-icu.json")),
                GatewayProc(broker, "oncology", [sims[2].port, sims[3].port], tmp_path)]
         assert wait_for(lambda: len(fleet_now(broker)["pumps"]) == 4, 60)
 
@@ -280,6 +281,8 @@ def test_a_fleet_converges_and_refuses_what_its_pumps_refuse(tmp_path):
         assert "onc-a" in page and "offline" in page
         assert "<script" not in page and "http://" not in page and "https://" not in page  # offline, no CDN
         assert gws[0].stop() == 0
+        remembered = json.loads((tmp_path / "gw-icu.json").read_text())["pumps"]
+        assert sorted(remembered) == ["icu-a", "icu-b"] and all(len(m["settled"]) == 4 for m in remembered.values())
         for g in gws:
             assert "Traceback" not in g.stderr and not [e for e in g.events if e["event"] in ("error", "garbage")]
         for g in gws:  # each refusal reported once per pump, never retried
