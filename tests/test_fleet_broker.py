@@ -344,3 +344,28 @@ def test_an_unreadable_gateway_state_is_one_line(tmp_path):
     p = druglib("gateway", "--broker", "mqtt://gateway-icu@127.0.0.1:1", "--port", "/dev/null-x", "--state", bad,
                 timeout=60)
     assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and "move it away" in p.stderr
+
+
+def test_two_gateways_with_one_id_do_not_fight_for_the_session(broker, tmp_path):
+    """Misconfigured: two gateways with the same ward and id take the MQTT
+    session from each other forever. One of them stops, saying why; the
+    other stays connected and online."""
+    k = kits(tmp_path, [2])[2]
+    a = gateway(broker, "icu", [MemPump(k.trust_text, "a").cable])
+    b = None
+    try:
+        assert a.connected.wait(20)
+        b = gateway(broker, "icu", [MemPump(k.trust_text, "b").cable])
+        assert wait_for(lambda: a.fatal or b.fatal, 40)
+        loser, winner = (a, b) if a.fatal else (b, a)
+        assert "give each gateway its own --id" in loser.fatal and not winner.fatal
+        loser.stop()
+        assert winner.connected.wait(20)
+        wait_for(lambda: False, 3)
+        assert winner.connected.is_set() and not winner.fatal
+        r = view.build(snapshot(broker))
+        assert [g["online"] for g in r["gateways"]] == [True]
+    finally:
+        a.stop()
+        if b is not None:
+            b.stop()

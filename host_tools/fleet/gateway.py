@@ -26,6 +26,7 @@ from host_tools.fleet.workers import PumpWorker, iso
 from host_tools.library.files import write_atomic
 
 # CONNACK reason codes that no retry will cure (MQTT 5 section 3.2.2.2)
+DUPLICATE_WINDOW_S = 5.0
 FATAL_CONNACK = ("Bad user name or password", "Not authorized", "Client identifier not valid", "Banned")
 
 
@@ -89,6 +90,7 @@ class Gateway:
         self.published = {}  # topic -> (payload without timestamps, monotonic time sent)
         self.latest = {}  # topic -> payload (for the resync after a reconnection)
         self.started = time.time()
+        self.instance = os.urandom(6).hex()  # this run of this gateway
         self.memory = Memory(state_path)
         self.workers = [PumpWorker(self, p, open_link) for p in ports]
         # the will is fixed when connecting: it cannot know when the connection is lost
@@ -102,6 +104,7 @@ class Gateway:
         self.client.on_message = self._on_message
         self.client.on_publish = self._on_publish
         self.connected = threading.Event()
+        self.connected_at, self.rival, self.flaps, self.duplicate = 0.0, False, 0, False
         self.refused_publications = 0
 
     # --- life ---
@@ -121,7 +124,7 @@ class Gateway:
             w.wake.set()
         for w in self.workers:
             w.thread.join(timeout)
-        if self.client.is_connected():
+        if self.client.is_connected() and not self.duplicate:  # the other one is online
             info = self.client.publish(self.topic, json.dumps(self._liveness(False, "stopped")), qos=1, retain=True)
             try:
                 info.wait_for_publish(5)
@@ -132,6 +135,7 @@ class Gateway:
 
     def _liveness(self, online, reason=None, since=True):
         d = {"schema": topics.SCHEMA, "gateway": self.gateway_id, "ward": self.ward, "online": online,
+             "instance": self.instance,
              "since": iso(self.started if online else time.time()) if since else None,
              "pumps": len(self.workers), "poll_s": self.poll_s, "heartbeat_s": self.heartbeat_s}
         if reason:
@@ -146,7 +150,10 @@ class Gateway:
                 self.event("fatal", None, message=self.fatal)
                 self.stopping.set()
             return
-        client.subscribe(topics.RELEASE_LIBRARY, qos=1)
+        self.connected_at, self.rival = time.monotonic(), False
+        # our own liveness topic first: its retained message tells whether
+        # another gateway with our id is online (see _on_disconnect)
+        client.subscribe([(self.topic, 1), (topics.RELEASE_LIBRARY, 1)])
         client.publish(self.topic, json.dumps(self._liveness(True)), qos=1, retain=True)
         with self.lock:
             again = list(self.latest.items())
@@ -162,6 +169,18 @@ class Gateway:
             self.event("unreachable", None, message="cannot reach broker %s; trying again" % self.spec)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        # Another gateway with our id takes the session from us and we from it,
+        # forever (MQTT 5 section 3.1.4; Mosquitto just closes the socket): seen
+        # as connections that end within seconds, each finding the other run's
+        # liveness retained on our topic. Twice in a row: we stop.
+        short = time.monotonic() - self.connected_at < DUPLICATE_WINDOW_S
+        self.flaps = self.flaps + 1 if (short and self.rival) or str(reason_code) == "Session taken over" else 0
+        if self.flaps >= 2 and not self.stopping.is_set():
+            self.duplicate = True
+            self.fatal = "another gateway connects as %s (ward %s): give each gateway its own --id" % (
+                self.gateway_id, self.ward)
+            self.event("fatal", None, message=self.fatal)
+            self.stopping.set()
         if self.connected.is_set():
             self.connected.clear()
             self.event("disconnected", None, message=str(reason_code))
@@ -174,6 +193,17 @@ class Gateway:
                            "check the ACL for ward %s" % (reason_code, self.ward))
 
     def _on_message(self, client, userdata, msg):
+        if msg.topic == self.topic:
+            if msg.retain:
+                try:
+                    d = json.loads(msg.payload.decode("utf-8"))
+                except (ValueError, UnicodeDecodeError):
+                    return
+                # another run's message (its "online", or the will the broker sent
+                # for it when we took its session) is there when we connect
+                if isinstance(d, dict) and d.get("instance") not in (None, self.instance):
+                    self.rival = True
+            return
         if msg.topic != topics.RELEASE_LIBRARY:
             return
         if not msg.payload:
