@@ -26,6 +26,9 @@ COMMANDS = {
     "diff": ("host_tools.cli.diff", "show what changed between two libraries (exit 1 when they differ)"),
     "report": ("host_tools.cli.report", "summarise a pulled event log: programmings, stops, overrides"),
     "simulate": ("host_tools.cli.simulate", "drive a pump through a whole infusion from a scenario (therapy state machine)"),
+    "publish": ("host_tools.cli.publish", "publish a released library to the fleet over MQTT (verified first)"),
+    "gateway": ("host_tools.cli.gateway", "ward gateway: push each new release from the broker to the ward's pumps"),
+    "fleet": ("host_tools.cli.fleet", "every pump of the fleet: ward, version, outdated, offline, refused"),
 }
 
 
