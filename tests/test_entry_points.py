@@ -74,11 +74,17 @@ def test_checkmain_refuses_a_missing_or_malformed_library_with_its_code(tmp_path
     assert captured.err.startswith("LIB_DIGEST: ") and captured.out == ""
 
 
-def test_checkmain_refuses_requests_that_are_not_utf8(kit, monkeypatch, capsys):
-    stdin_bytes(monkeypatch, b'{"drug": "blin\xff"}')
-    assert checkmain.main(["checkmain", kit.lib_path]) == 4
+def test_checkmain_rejects_a_line_that_is_not_utf8_and_checks_the_others(kit, monkeypatch, capsys):
+    """Issue 8: one invalid UTF-8 line is that line's reject (REQ_MALFORMED);
+    the other lines keep their verdicts (it was exit 4 with no output)."""
+    stdin_bytes(monkeypatch, b'{"drug": "blin\xff"}\n{}\n')
+    assert checkmain.main(["checkmain", kit.lib_path]) == 0
     captured = capsys.readouterr()
-    assert captured.err == "requests are not UTF-8 text\n" and captured.out == ""
+    lines = captured.out.splitlines()
+    assert len(lines) == 2
+    first = json.loads(lines[0])
+    assert first["verdict"] == "reject" and first["findings"][0]["code"] == "REQ_MALFORMED"
+    assert json.loads(lines[1])["verdict"] == "reject"
 
 
 # --- pumpmain: options, faults, pump id --------------------------------------------------------
