@@ -2,7 +2,7 @@
 # the action table). Pure: a parsed JSON value in (firmware/check/jsontext.py,
 # numbers kept as their text), a validated Action out, or ActionError naming
 # what is wrong. The same code validates a whole scenario on the host before
-# anything runs (host_tools/cli/simulate.py) and each action on the pump.
+# anything runs (host_tools/cli/pumps/simulate.py) and each action on the pump.
 #
 # Time is integer milli-hours (mh, 1 h = 1000 mh, 3.6 s): `advance` hours may
 # be decimals ("hours": 0.5 or "2.25"), parsed exactly (firmware/check/

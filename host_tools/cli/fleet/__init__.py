@@ -1,0 +1,1 @@
+"""Fleet commands over MQTT: publish, gateway, fleet (docs/fleet.md)."""

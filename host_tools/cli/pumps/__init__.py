@@ -1,0 +1,1 @@
+"""Commands that talk to pumps over serial: push, info, log, the simulated pump, simulate."""
