@@ -20,9 +20,13 @@ def read_requests(path):
     else:
         data = read_bytes(path, "requests file")
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise UsageError("requests are not UTF-8 text (byte %d)" % e.start) from None
+    if not text.strip():
+        where = "standard input" if path == "-" else "requests file %s" % path
+        raise UsageError("%s holds no requests (it is empty): give one JSON object or JSON Lines" % where)
+    return text
 
 
 def run(args):
