@@ -21,25 +21,11 @@ import sys
 import pytest
 
 from conftest import ROOT
+from treecopy import tracked_copy
 
 if os.environ.get("DRUGLIB_SKIP_INSTALL_TEST"):
     pytest.skip("DRUGLIB_SKIP_INSTALL_TEST is set: pip install . into a fresh venv NOT tested",
                 allow_module_level=True)
-
-
-def _tracked_copy(dst):
-    """The files git tracks (or, outside git, the tree without build products)."""
-    try:
-        names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True,
-                               timeout=60).stdout.decode().split("\0")
-    except (OSError, subprocess.CalledProcessError):
-        shutil.copytree(ROOT, dst, ignore=shutil.ignore_patterns(".venv", "out", "build", "*.egg-info", ".git"))
-        return
-    for name in filter(None, names):
-        src = os.path.join(ROOT, name)
-        if os.path.isfile(src):
-            os.makedirs(os.path.dirname(os.path.join(dst, name)), exist_ok=True)
-            shutil.copy2(src, os.path.join(dst, name))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +33,7 @@ def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("install")
     assert not str(base).startswith(ROOT + os.sep)
     src, venv, desk = base / "src", base / "venv", base / "desk"
-    _tracked_copy(str(src))
+    tracked_copy(str(src))
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
                            "--quiet", "--disable-pip-version-check", str(src)], capture_output=True, text=True,
