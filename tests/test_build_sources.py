@@ -119,7 +119,8 @@ def test_the_demo_compiles_through_the_same_check(tmp_path, monkeypatch):
     edit(root, DRUG, old, old.replace("first 3 days", "first 4 days"))
     monkeypatch.chdir(tmp_path)  # ./druglib is the edited copy
     assert demo.main() == 1
-    nothing_written(tmp_path / "out") if (tmp_path / "out").exists() else None
+    assert not (tmp_path / "out" / "blinatumomab-demo.lib").exists()
+    assert not (tmp_path / "demo-keys").exists()
 
 
 # --- misleading errors -------------------------------------------------------------

@@ -60,7 +60,10 @@ def ok(proc):
 
 
 def test_version(installed):
-    assert ok(run(installed, "--version")).strip() == "druglib 0.1.0"
+    import tomllib
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as fh:
+        version = tomllib.load(fh)["project"]["version"]
+    assert ok(run(installed, "--version")).strip() == "druglib %s" % version
 
 
 def test_build_uses_and_names_the_packaged_rules_and_checks_their_sources(installed):
