@@ -1,6 +1,7 @@
 """`make demo`: build the blinatumomab library, then check realistic programmings
 (some right, some with the classic mistakes) and print a table a nurse or
-pharmacist can read. Later steps (signing, pump) join when their tools exist."""
+pharmacist can read: what the nurse sees (the pump's messages), who signed (by
+name), and what the pump's event log recorded."""
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import sys
 import textwrap
 
 from firmware.library.body import decode
-from host_tools.library.build import build_library
+from host_tools.library.build import build_library, default_rules_dir
 from host_tools.errors import DruglibError
 from host_tools.library.files import write_atomic
 
@@ -76,28 +77,83 @@ def table(rows, widths):
 
 DRUGLIB = os.path.join(os.path.dirname(sys.executable), "druglib")
 KEYS = "demo-keys"  # git-ignored: throw-away demo keys, never committed
+SIGNERS = (("author", "pharmacist", "Alice (pharmacist)"), ("approver", "second-pharmacist", "Bob (second pharmacist)"))
+EXAMPLE = os.path.join("examples", "requests.jsonl")  # the SCENARIOS, one per line (tests/test_demo.py)
 
 
 def druglib(*args):
     """Run the real command line, as a pharmacist or biomed engineer would."""
-    proc = subprocess.run([DRUGLIB] + list(args), capture_output=True, text=True)
+    proc = subprocess.run([DRUGLIB] + list(args), capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if proc.returncode not in (0,):
         raise DruglibError("druglib %s failed: %s" % (" ".join(args), proc.stderr.strip()))
     return proc.stdout
 
 
 def release(lib_path):
-    """Two people release the library: an author and an approver, each with a key."""
+    """Two people release the library: an author and an approver, each with a key.
+
+    Throw-away demo keys, so explicitly without a passphrase (--no-passphrase);
+    real release keys are passphrase-protected (README, docs/signing.md)."""
     trust = os.path.join(KEYS, "trust.json")
-    if not os.path.exists(trust):
+    keys = [os.path.join(KEYS, f + ".pem") for _, f, _ in SIGNERS]
+    if not (os.path.exists(trust) and all(os.path.exists(k) for k in keys)):
         shutil.rmtree(KEYS, ignore_errors=True)
         os.makedirs(KEYS)
-        for role, who in (("author", "pharmacist"), ("approver", "second-pharmacist")):
-            druglib("keygen", "--role", role, "--out", os.path.join(KEYS, who + ".pem"),
-                    "--trust", trust, "--name", who)
-    druglib("sign", "--key", os.path.join(KEYS, "pharmacist.pem"), "--trust", trust, lib_path)
-    druglib("sign", "--key", os.path.join(KEYS, "second-pharmacist.pem"), "--trust", trust, lib_path)
+        for (role, _, who), key in zip(SIGNERS, keys):
+            druglib("keygen", "--role", role, "--out", key, "--trust", trust, "--name", who, "--no-passphrase")
+    for key in keys:
+        druglib("sign", "--key", key, "--trust", trust, lib_path)
     return trust
+
+
+def signer_lines(lib_path, trust_path):
+    """Who signed, by name (from the trust store), as a reviewer reads it."""
+    from firmware.library.container import parse
+    from firmware.release import trust as fw_trust
+
+    store = fw_trust.load(trust_path)
+    with open(lib_path, "rb") as fh:
+        c = parse(fh.read())
+    out = []
+    for s in c.signatures:
+        key = store.lookup(s.key_id)
+        role = "author" if s.role == 1 else "approver" if s.role == 2 else "role %d" % s.role
+        out.append("signed as %-8s by %s (key %s)" % (role, key.name if key and key.name else "an unknown key",
+                                                       s.key_id.hex()))
+    return out
+
+
+def nurse_sees(result):
+    """The messages the pump shows, not its codes: what blocks first, then the advice."""
+    blocking = [m for c, s, m in result.findings if s != "advisory"]
+    advice = [m for c, s, m in result.findings if s == "advisory"]
+    if blocking:
+        return " / ".join(blocking)
+    return "OK." + ("" if not advice else " Advice: " + " / ".join(advice))
+
+
+def log_line(seq, kind, fields):
+    """One event-log record for a reader: its number, its time when the record
+    carries one, what happened."""
+    f = dict(fields)
+    when = ""
+    for key in ("time", "t", "clock", "t_s", "clock_s", "t_ms", "clock_ms", "at"):
+        if key in f:
+            v = f.pop(key)
+            when = " at %s" % (_hms(v // 1000 if key.endswith("_ms") else v) if isinstance(v, int) else v)
+            break
+    if kind == "check":
+        what = "check %s: %s, %s" % (f.pop("drug", "") or "(no drug)", f.pop("verdict", "?"),
+                                    ", ".join(f.pop("codes", [])) or "no findings")
+    else:
+        what = kind
+    rest = ", ".join("%s %s" % (k, ", ".join(v) if isinstance(v, list) else v) for k, v in sorted(f.items()))
+    return "#%d%s: %s%s" % (seq, when, what, "; " + rest if rest else "")
+
+
+def _hms(seconds):
+    h, rem = divmod(seconds, 3600)
+    return "%d:%02d:%02d" % (h, rem // 60, rem % 60)
 
 
 def install_on_simulated_pump(lib_path, trust_path):
@@ -157,35 +213,41 @@ def therapy_section(number):
         rows.append((str(line["step"]), action + (" (%s)" % note if note else ""), line["result"].upper(),
                      line["state"], what))
     print(table(rows, (2, 42, 8, 10, 40)))
+def example_text():
+    """examples/requests.jsonl: the demo's programmings as `druglib check` takes them."""
+    return "".join(json.dumps(req) + "\n" for _, req in SCENARIOS)
+
+
+def write_example(path):
+    write_atomic(path, example_text().encode("utf-8"))
+    return path
 
 
 def main():
     try:
         os.makedirs("out", exist_ok=True)
-        blob = build_library()
+        rules_dir = default_rules_dir()
+        blob = build_library(rules_dir=rules_dir)
         lib_path = os.path.join("out", "blinatumomab-demo.lib")
         write_atomic(lib_path, blob)
         _, lib = decode(blob)
-        print("1. Built the drug library from druglib/*.toml: %s (%d bytes, version %d)"
-              % (lib_path, len(blob), lib["library_version"]))
+        print("1. Built the drug library from the rules in %s: %s (%d bytes, version %d)"
+              % (rules_dir, lib_path, len(blob), lib["library_version"]))
         print("   rules sha256 %s" % lib["rules_sha256"].hex())
         trust = release(lib_path)
         print("2. Released by two people (author + approver keys in %s/, git-ignored):" % KEYS)
-        for line in druglib("inspect", lib_path).splitlines()[1:4]:
-            print("  " + line)
+        for line in signer_lines(lib_path, trust):
+            print("   " + line)
         print("   " + druglib("verify", "--trust", trust, lib_path).strip().replace("\n", "\n   "))
         pump_dir, pump, res, report = install_on_simulated_pump(lib_path, trust)
         print("3. Installed on a simulated pump (%s): %s version %d; after reboot: %s, version %s, counter %s"
               % (pump_dir, res["status"], res["version"], report["state"], report["version"], report["counter"]))
         print()
         print("4. Programmings checked on that pump (firmware/pump.py, firmware/check/checker.py):")
-        rows = [("#", "Programming", "Verdict", "Why (what the nurse sees)")]
+        rows = [("#", "Programming", "Verdict", "What the nurse sees")]
         for i, (title, req) in enumerate(SCENARIOS, 1):
             r = pump.check(json.dumps(req))
-            blocking = [m for c, s, m in r.findings if s != "advisory"]
-            advice = [c for c, s, m in r.findings if s == "advisory"]
-            why = " / ".join(blocking) if blocking else "OK. Advice: " + ", ".join(advice)
-            rows.append((str(i), title, r.verdict.upper(), why))
+            rows.append((str(i), title, r.verdict.upper(), nurse_sees(r)))
         print(table(rows, (2, 34, 7, 64)))
         from firmware.store import logrec
         entries = logrec.decode_all(pump.log.read_all())
@@ -193,12 +255,14 @@ def main():
         print()
         print("5. The pump's event log: %d records, hash chain verified; the last three:" % count)
         for seq, kind, fields in entries[-3:]:
-            print("   #%d %s %s" % (seq, kind, json.dumps(fields, sort_keys=True)))
+            print("   " + log_line(seq, kind, fields))
         print()
         therapy_section(6)
         print()
-        print("Try it yourself: .venv/bin/druglib check --library out/blinatumomab-demo.lib REQUESTS.jsonl")
-        print("                 .venv/bin/druglib simulate out/demo-scenario.json")
+        example = EXAMPLE if os.path.exists(EXAMPLE) else write_example(os.path.join("out", "requests.jsonl"))
+        print("Try it yourself (the %d programmings above, one JSON object per line):" % len(SCENARIOS))
+        print("  .venv/bin/druglib check --library %s %s" % (lib_path, example))
+        print("  .venv/bin/druglib simulate out/demo-scenario.json")
     except DruglibError as e:
         print("demo failed: %s" % e, file=sys.stderr)
         return 1

@@ -38,6 +38,16 @@ class LintError(DruglibError):
         super().__init__("rules contradict themselves:\n  " + "\n  ".join(self.findings))
 
 
+class SourcesError(DruglibError):
+    """The rules do not match the pinned texts they cite (issue 10): a changed
+    source, or an `as_written` quotation that is not on its cited line."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        sep = " " if len(self.problems) == 1 else "\n  "
+        super().__init__("the rules do not match their pinned sources:" + sep + sep.join(self.problems))
+
+
 class LibraryError(DruglibError):
     """A library file cannot be used (the device's code and message inside)."""
 

@@ -8,6 +8,16 @@ for p in (HERE, ROOT):
         sys.path.insert(0, p)
 
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+SHARED_CASES = os.path.join(SHARED, "cases", "check-cases.jsonl")
+# Without ../shared beside the checkout (a fresh clone elsewhere) the tests that
+# use its cases skip with this one line; every other test runs.
+SHARED_MISSING = None if os.path.isfile(SHARED_CASES) else (
+    "%s not found (no ../shared beside this checkout): the tests of the shared check cases are skipped"
+    % SHARED_CASES)
+
+
+def pytest_report_header(config):
+    return ["NOTE: " + SHARED_MISSING] if SHARED_MISSING else []
 
 
 def _build_real_library_once():

@@ -50,7 +50,7 @@ def test_push_info_same_and_log(kits):
     assert (r["status"], r["version"], r["previous"]) == ("installed", 3, 0)
     assert seen[0] == 0 and seen[-1] == len(blob) and seen == sorted(seen)
     info = c.info()
-    assert (info["state"], info["version"], info["library"]) == ("ok", 3, "blinatumomab-v1")
+    assert (info["state"], info["version"], info["library"]) == ("ok", 3, "blinatumomab-v3")  # named after its version (issue 7)
     assert c.push(blob)["status"] == "same"
     data, head, count = c.pull_log()
     assert data == srv.pump.log.read_all() and count == len(log_kinds(srv))

@@ -69,7 +69,7 @@ def test_push_info_same_rejections_and_log_over_a_real_pty(sim, libs, tmp_path):
     assert p.returncode == 0, p.stderr
     assert "installed version 3 (was 0)" in p.stdout and p.stderr == ""
     i = info(s.port)
-    assert (i["state"], i["version"], i["library"]) == ("ok", 3, "blinatumomab-v1")
+    assert (i["state"], i["version"], i["library"]) == ("ok", 3, "blinatumomab-v3")  # named after its version (issue 7)
 
     p = druglib("push", "--port", s.port, LIB, "--json")
     assert p.returncode == 0

@@ -10,13 +10,15 @@ from host_tools.library.files import write_atomic
 
 def configure(p):
     p.add_argument("--out", metavar="FILE", help="output file (default out/blinatumomab-vN.lib)")
-    p.add_argument("--rules", metavar="DIR", help="rules folder (default ./druglib)")
+    p.add_argument("--rules", metavar="DIR", help="rules folder (default: ./druglib if it holds library.toml, "
+                   "else the rules installed with this package); the output names the folder used")
     p.add_argument("--version", type=int, metavar="N", help="library version (default: library.toml's)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def run(args):
-    blob = build_library(args.version, args.rules or default_rules_dir())
+    rules_dir = os.path.abspath(args.rules or default_rules_dir())
+    blob = build_library(args.version, rules_dir)
     c = parse(blob)
     out = args.out or os.path.join("out", "blinatumomab-v%d.lib" % c.header.library_version)
     if not args.out:
@@ -26,6 +28,7 @@ def run(args):
     lib = decode_body(c.body)
     summary = {
         "library": out,
+        "rules_dir": rules_dir,
         "bytes": len(blob),
         "library_name": lib["library_name"],
         "library_version": c.header.library_version,
@@ -37,6 +40,7 @@ def run(args):
         print(json.dumps(summary, indent=2))
     else:
         print("built %s: %d bytes, %s version %d, unsigned" % (out, len(blob), lib["library_name"], summary["library_version"]))
+        print("  rules folder   %s" % rules_dir)
         print("  rules sha256   %s" % summary["rules_sha256"])
         print("  library sha256 %s" % summary["library_sha256"])
     return 0

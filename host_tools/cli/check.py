@@ -20,6 +20,9 @@ def read_requests(path):
         data = read_bytes(path, "requests file")
     # Bytes, as read: a line that is not UTF-8 gets its own reject from the
     # checker and every other line its verdict (issue 8).
+    if not data.strip():
+        where = "standard input" if path == "-" else "requests file %s" % path
+        raise UsageError("%s holds no requests (it is empty): give one JSON object or JSON Lines" % where)
     return data
 
 

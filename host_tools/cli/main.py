@@ -41,9 +41,20 @@ class _ArgError(Exception):
     pass
 
 
+def version():
+    """The installed distribution's version (pyproject.toml), as pip recorded it."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("druglib")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: run `make install` or `pip install .`)"
+
+
 def make_parser(selected=None):
     """The argument parser; only the selected command's module is imported."""
     parser = _Parser(prog="druglib", description="Blinatumomab drug library tools for the infusion pump.")
+    parser.add_argument("--version", action="version", version="druglib %s" % version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)

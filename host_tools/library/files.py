@@ -2,16 +2,26 @@
 import os
 
 from firmware.errors import PumpError
+from firmware.library import container
 from firmware.library.body import decode
 from host_tools.errors import LibraryError, UsageError
 
+# The largest file format v1 allows: header, the largest body, a full signature block.
+MAX_LIBRARY_BYTES = container.HEADER_LEN + container.MAX_BODY_LEN + 1 + container.MAX_SIGS * container.SIG_ENTRY_LEN
 
-def read_bytes(path, what="file"):
+
+def read_bytes(path, what="file", max_bytes=None):
+    """The whole file; with max_bytes, refuse (without reading it all) a larger one."""
     if path == "-":
         raise UsageError("a library must be a file, not standard input")
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            if max_bytes is None:
+                return fh.read()
+            data = fh.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise UsageError("%s %s is larger than %d bytes: too large to be a %s" % (what, path, max_bytes, what))
+            return data
     except FileNotFoundError:
         raise UsageError("%s %s does not exist" % (what, path)) from None
     except IsADirectoryError:
@@ -22,7 +32,7 @@ def read_bytes(path, what="file"):
 
 def load_library(path):
     """-> (bytes, container, library dict); device errors become LibraryError."""
-    blob = read_bytes(path, "library")
+    blob = read_bytes(path, "library", MAX_LIBRARY_BYTES)
     try:
         container, lib = decode(blob)
     except PumpError as e:

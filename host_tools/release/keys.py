@@ -94,7 +94,15 @@ def write_new(path, data):
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as e:
+        remove_quietly(path)  # never leave half a key behind
         raise UsageError("cannot write %s: %s" % (path, e.strerror or e)) from None
+
+
+def remove_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _header_role(data):
@@ -146,6 +154,24 @@ def load_private_key(path, passphrase=None, ask=None):
     return sk, _header_role(data)
 
 
+def prompt_new_passphrase(what):
+    """Ask twice on the terminal for the passphrase of a new key; None when stdin
+    is not a terminal (callers then refuse: never an unprotected key by default)."""
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    first = getpass.getpass("passphrase for the new key %s: " % what).encode("utf-8")
+    if not first:
+        raise UsageError("an empty passphrase protects nothing; no key was made (use --no-passphrase for a "
+                         "throw-away key)")
+    if len(first) > MAX_PASSPHRASE:
+        raise UsageError("a passphrase of at most %d bytes, please; no key was made" % MAX_PASSPHRASE)
+    if getpass.getpass("the same passphrase again: ").encode("utf-8") != first:
+        raise UsageError("the two passphrases differ; no key was made")
+    return first
+
+
 def prompt_passphrase():
     """Interactive prompt when stdin is a terminal; None otherwise (callers then refuse)."""
     if not sys.stdin.isatty():
@@ -172,6 +198,12 @@ def read_trust(path):
 
 def add_to_trust(path, public_key, role, name=""):
     """Append one key to the trust store at `path` (created if absent), written atomically."""
+    write_atomic(path, trust_with(path, public_key, role, name))
+
+
+def trust_with(path, public_key, role, name=""):
+    """The trust store at `path` (empty if absent) with one more key, as bytes the
+    device's parser accepts; nothing is written."""
     entries = []
     if os.path.exists(path):
         _, data = read_trust(path)
@@ -182,4 +214,4 @@ def add_to_trust(path, public_key, role, name=""):
         ftrust.parse(text)  # the device must accept what we write
     except TrustStoreError as e:
         raise DruglibError("cannot add key to trust store %s: %s" % (path, e.message)) from None
-    write_atomic(path, text.encode("utf-8"))
+    return text.encode("utf-8")

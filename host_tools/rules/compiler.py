@@ -1,29 +1,30 @@
 """Compile the drug rules (druglib/*.toml) into the library MODEL.
 
 Public API:
-    load_rules(root_dir="druglib") -> model dict   (raises RulesError / LintError)
+    load_rules(root_dir="druglib") -> model dict   (raises RulesError / LintError / SourcesError)
     rules_sha256(root_dir="druglib") -> 32 bytes   (hash of the manifest + drug files)
-    check_sources(root_dir="druglib", repo_root=None) -> list of problems with the
-        pinned sources (monograph / label facts), for review tools and tests.
+    check_sources(root_dir="druglib") -> list of problems with the pinned sources
+        (monograph / label facts, druglib/sources/); load_rules refuses any.
 
 The model is plain data, integers and strings only (no float, no Decimal), with
 the unit in every key name. Its shape is a fixed interface (docs/rules.md,
 "The compiled model"); every value is derived from the TOML, nothing is a
 default of this code.
 
-Steps: read (rules_toml) -> validate (rules_schema) -> lint (rules_lint) -> model.
+Steps: read (tomlread) -> validate (schema) -> lint (lint) -> check sources -> model.
 """
 import hashlib
 import os
 import struct
 
-from host_tools.errors import LintError, RulesError
+from host_tools.errors import LintError, RulesError, SourcesError
 from host_tools.rules.lint import lint
 from host_tools.rules.schema import _CITE_DOC, DRUG_FILE, MANIFEST, PARAMETERS, validate
-from host_tools.rules.tomlread import read_toml
+from host_tools.rules.tomlread import Quantity, format_key, read_toml
 
 MANIFEST_NAME = "library.toml"
 HASH_DOMAIN = b"druglib-rules-sha256-v1\x00"
+FORMAT_INT_MAX = 2 ** 31 - 1  # the widest value a format v1 limit field holds (signed 32-bit)
 
 
 def _manifest(root_dir):
@@ -92,14 +93,34 @@ def load_document(root_dir="druglib"):
     (path,) = _drug_files(root_dir, man)
     data, lines = read_toml(path)
     doc = validate(data, path, lines, DRUG_FILE, counts)
+    _check_fits(doc, path, lines)
     findings, derived = lint(doc, path, lines)
     if findings:
         raise LintError(findings)
     return man, doc, derived
 
 
+def _check_fits(node, path, lines):
+    """Every quantity must fit the library format's integer fields (docs/format.md:
+    limits are signed 32-bit): a value too large is an error naming its key and
+    line here, never a bare "argument out of range" from the encoder."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, v in items:
+        if isinstance(v, Quantity):
+            if not -FORMAT_INT_MAX - 1 <= v.value <= FORMAT_INT_MAX:
+                where = node["_path"] + (key,)
+                raise RulesError(path, format_key(where), lines.line(where),
+                                 "%s is too large for the library format (at most %d in the library's integer "
+                                 "unit)" % (v.text, FORMAT_INT_MAX))
+        elif isinstance(v, (dict, list)):
+            _check_fits(v, path, lines)
+
+
 def load_rules(root_dir="druglib"):
     man, doc, derived = load_document(root_dir)
+    problems = _source_problems(root_dir, man, doc)  # issue 10: every compile checks its sources
+    if problems:
+        raise SourcesError(problems)
     return {
         "library_name": man["library_name"],
         "library_version": man["library_version"],
@@ -162,41 +183,57 @@ def _indication_model(ind):
             "hospitalization": hosp, "premedication": premed}
 
 
-def check_sources(root_dir="druglib", repo_root=None):
-    """Compare the rules with the pinned source texts, where those are present.
+def check_sources(root_dir="druglib"):
+    """Compare the rules with the pinned source texts (library.toml [source], [supplement]).
 
-    Returns a list of problems (empty = all good): a source whose SHA-256 or
-    line count differs from the manifest, and any `as_written` text (regimen
-    lines, resolutions, hospitalization, premedication) that is not on the
-    monograph line its table cites. Missing source files are reported too.
+    Returns a list of problems (empty = all good), each "FILE:LINE [key]: message":
+    a source file that is missing, or whose SHA-256 or line count differs from
+    library.toml, and any `as_written` text (regimen lines, resolutions,
+    hospitalization, premedication) that is not on a monograph line its table
+    cites. Source `file` paths are relative to root_dir (the pinned copies in
+    druglib/sources/). load_rules refuses rules with any of these problems.
     """
-    repo_root = repo_root or os.path.dirname(os.path.abspath(root_dir))
     man, doc, _ = load_document(root_dir)
+    return _source_problems(root_dir, man, doc)
+
+
+def _source_problems(root_dir, man, doc):
+    man_path = os.path.join(root_dir, MANIFEST_NAME)
+    _, man_lines = read_toml(man_path)
     problems = []
+
+    def problem(path, lines, key, message):
+        problems.append("%s:%d [%s]: %s" % (path, lines.line(key), format_key(key), message))
+
     texts = {}
     for key in ("source", "supplement"):
         src = man[key]
-        path = os.path.normpath(os.path.join(repo_root, src["file"]))
+        path = os.path.normpath(os.path.join(root_dir, src["file"]))
         try:
             with open(path, "rb") as f:
                 raw = f.read()
-        except OSError:
-            problems.append("%s: %s not found" % (key, path))
+        except OSError as e:
+            problem(man_path, man_lines, (key, "file"), "cannot read %s: %s; the quotations cannot be checked"
+                    % (path, e.strerror or e))
             continue
-        if hashlib.sha256(raw).hexdigest() != src["sha256"]:
-            problems.append("%s: %s has changed (sha256 differs from library.toml): re-review the citations"
-                            % (key, path))
-        lines = raw.decode("utf-8").split("\n")
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != src["sha256"]:
+            problem(man_path, man_lines, (key, "sha256"), "%s has sha256 %s, not the pinned %s: it is not the text "
+                    "that was reviewed; re-review the citations" % (path, digest, src["sha256"]))
+        lines = raw.decode("utf-8", "replace").split("\n")
         if lines and lines[-1] == "":
             lines.pop()
         if len(lines) != src["line_count"]:
-            problems.append("%s: %s has %d lines, library.toml says %d" % (key, path, len(lines), src["line_count"]))
+            problem(man_path, man_lines, (key, "line_count"), "%s has %d lines, not %d"
+                    % (path, len(lines), src["line_count"]))
         texts[key] = lines
     mono = texts.get("source")
     if mono is None:
         return problems
+    (drug_path,) = _drug_files(root_dir, man)
+    _, drug_lines = read_toml(drug_path)
 
-    def quoted(node, text):
+    def quoted(node, key, text):
         nums = []
         for c in node["cite"]:
             m = _CITE_DOC.fullmatch(c)
@@ -205,14 +242,16 @@ def check_sources(root_dir="druglib", repo_root=None):
                     a, _, b = part.partition("-")
                     nums.extend(range(int(a), int(b or a) + 1))
         if not any(0 < n <= len(mono) and text in mono[n - 1] for n in nums):
-            problems.append("line %d: %r is not on the monograph line(s) cited %s" % (node["_line"], text, nums))
+            problem(drug_path, drug_lines, key, "%r is not on the monograph line(s) its table cites %s"
+                    % (text, nums))
 
     for ind in doc["indication"]:
         for r in ind["regimen"]:
-            quoted(r, r["as_written"])
+            quoted(r, r["_path"] + ("as_written",), r["as_written"])
             for e in r["dose"]:
                 if "resolution" in e:
-                    quoted(r, e["resolution"]["as_written"])
+                    res = e["resolution"]
+                    quoted(r, res["_path"] + ("as_written",), res["as_written"])
         for h in ind["hospitalization"] + ind["premedication"]:
-            quoted(h, h["as_written"])
+            quoted(h, h["_path"] + ("as_written",), h["as_written"])
     return problems
