@@ -260,9 +260,9 @@ def main():
         therapy_section(6)
         print()
         example = EXAMPLE if os.path.exists(EXAMPLE) else write_example(os.path.join("out", "requests.jsonl"))
-        print("Try it yourself (the %d programmings above, one JSON object per line):" % len(SCENARIOS))
+        print("Try it yourself: the infusion above,  .venv/bin/druglib simulate out/demo-scenario.json")
+        print("and the %d programmings above (one JSON object per line):" % len(SCENARIOS))
         print("  .venv/bin/druglib check --library %s %s" % (lib_path, example))
-        print("  .venv/bin/druglib simulate out/demo-scenario.json")
     except DruglibError as e:
         print("demo failed: %s" % e, file=sys.stderr)
         return 1

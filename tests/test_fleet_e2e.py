@@ -209,7 +209,7 @@ def test_a_fleet_converges_and_refuses_what_its_pumps_refuse(tmp_path):
         # 1. publish v2: every pump runs v2, and `fleet` says so
         p = publish_cli(broker, tmp_path, k[2].lib_path, trust)
         assert p.returncode == 0, p.stderr
-        assert "published blinatumomab-v1 version 2" in p.stdout
+        assert "published blinatumomab-v2 version 2" in p.stdout  # named after its version (issue 7)
         r = wait_for(lambda: (lambda r: r if r["summary"]["on_newest"] == 4 else None)(fleet_now(broker)), 60)
         assert r, fleet_now(broker)
         out = json.loads(fleet_cli(broker, tmp_path, "--json"))

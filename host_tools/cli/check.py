@@ -2,6 +2,7 @@
 import sys
 
 from host_tools import engines
+from host_tools.errors import UsageError
 from host_tools.library.files import load_library, read_bytes
 
 
