@@ -14,6 +14,7 @@ import binascii
 import hashlib
 
 from firmware.errors import LogCorruptError
+from firmware.bigendian import pack_u16, pack_u32, u16, u32
 
 SYNC = 0xE5
 HEAD_LEN = 40
@@ -44,20 +45,11 @@ T_BYTES = 0x62  # 'b': len u16 + raw bytes
 T_LIST = 0x6C  # 'l': count u8 + count x (len u8 + UTF-8)
 
 
-def _u16(v):
-    return bytes(((v >> 8) & 0xFF, v & 0xFF))
-
-
-def _u32(v):
-    return bytes(((v >> 24) & 0xFF, (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF))
-
-
-def _get_u16(b, o):
-    return (b[o] << 8) | b[o + 1]
-
-
-def _get_u32(b, o):
-    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]
+# Big-endian integers: the one place (firmware/bigendian.py, issue 7).
+_u16 = pack_u16
+_u32 = pack_u32
+_get_u16 = u16
+_get_u32 = u32
 
 
 def crc32(data):

@@ -18,7 +18,7 @@
 # state, never a mix; a torn therapy.new is removed at boot.
 import binascii
 
-from firmware.library.container import pack_u16, pack_u32, u16, u32
+from firmware.bigendian import pack_u16, pack_u32, u16, u32
 from firmware.store import logrec
 from firmware.therapy.course import Record
 from firmware.therapy.state import STATES, Bag, Pending, Therapy
