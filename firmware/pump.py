@@ -9,6 +9,7 @@ from firmware.check import jsontext
 from firmware.check.batch import result_json, split_requests
 from firmware.check.checker import check as check_parsed
 from firmware.errors import PumpError, SelfTestError
+from firmware.store import logrec
 from firmware.store.eventlog import EventLog
 from firmware.library.container import HEADER_LEN
 from firmware.library.body import decode, decode_body
@@ -111,7 +112,7 @@ class Pump:
             # lists. Before, such a programming was checked but NOT logged and
             # the link answered PUMP_ERROR. Every check is logged (issue 4):
             # each code once, with its count, "CODE*40".
-            self.log.check(result.verdict, _counted(codes), drug)
+            self.log.check(result.verdict, logrec.counted_codes(codes), drug)
         overridden = _overridden(obj, result)
         if overridden:
             self.log.override(overridden, [_reason_of(obj)])
@@ -119,26 +120,6 @@ class Pump:
 
     def check_text(self, text):
         return [result_json(self.check(t)) for t in split_requests(text)]
-
-
-def _counted(codes):
-    """Each code once, in first-seen order, with "*n" when found n > 1 times;
-    cut to what a log record holds (the last item then says how many more)."""
-    order = []
-    seen = {}
-    for c in codes:
-        if c not in seen:
-            seen[c] = 0
-            order.append(c)
-        seen[c] += 1
-    out = [c if seen[c] == 1 else "%s*%d" % (c, seen[c]) for c in order]
-    budget = 400  # bytes of codes in one check record (drug <= 480, the rest small)
-    used = 0
-    for i in range(len(out)):
-        used += len(out[i]) + 1
-        if used > budget:
-            return out[:i] + ["+%d more" % (len(out) - i)]
-    return out
 
 
 def _parsed(text):

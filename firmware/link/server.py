@@ -14,6 +14,7 @@ import hashlib
 from firmware.link import frames as link
 from firmware.store import logrec
 from firmware.check.batch import result_json
+from firmware.check.jsontext import decode_utf8
 from firmware.errors import PumpError
 from firmware.store.eventlog import LOG as LOG_FILE
 from firmware.store.storage import CHUNK, reader
@@ -171,7 +172,9 @@ class PumpServer:
             return link.LOG | link.OK, self.log_chunk(link.u32(p, 0), link.u16(p, 4))
         if ftype == link.CHECK:
             try:
-                text = bytes(p).decode("utf-8")
+                # the checker's own strict UTF-8 (issue 8): MicroPython's decode()
+                # accepts encoded surrogates and overlong forms that CPython refuses
+                text = decode_utf8(bytes(p))
             except Exception:
                 raise LinkRequestError("CHECK payload is not UTF-8 text")
             # ONE programming per CHECK (docs/protocol.md, "CHECK"): the text is

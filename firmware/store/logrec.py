@@ -282,3 +282,26 @@ def decode_all(data):
     if w.error is not None:
         raise LogCorruptError("log record %d at offset %d: %s" % (w.error[0], w.error[1], w.error[2]))
     return out
+
+
+CODES_BUDGET = 400  # bytes of codes in one check or therapy record (drug <= 480, the rest small)
+
+
+def counted_codes(codes, budget=CODES_BUDGET):
+    """Each code once, in first-seen order, with "*n" when found n > 1 times;
+    cut to what a log record holds (the last item then says how many more).
+    Used by the pump's check records and the therapy records alike."""
+    order = []
+    seen = {}
+    for c in codes:
+        if c not in seen:
+            seen[c] = 0
+            order.append(c)
+        seen[c] += 1
+    out = [c if seen[c] == 1 else "%s*%d" % (c, seen[c]) for c in order]
+    used = 0
+    for i in range(len(out)):
+        used += len(out[i]) + 1
+        if used > budget:
+            return out[:i] + ["+%d more" % (len(out) - i)]
+    return out

@@ -23,7 +23,6 @@ from firmware.therapy import actions, machine, snapshot
 from firmware.therapy.machine import Therapy
 
 MAX_ANSWER = 2048  # one link frame (firmware/link/frames.py MAX_PAYLOAD)
-CODES_BUDGET = 400  # bytes of codes in one log record
 
 
 class TherapyDevice:
@@ -112,7 +111,7 @@ class TherapyDevice:
         self.n += 1
         after = outcome.after
         fields = {"n": self.n, "action": name, "result": outcome.result, "state": after.state,
-                  "clock_mh": after.clock_mh, "codes": _counted(outcome.codes())}
+                  "clock_mh": after.clock_mh, "codes": logrec.counted_codes(outcome.codes())}
         if after.rec is not None:
             fields["cycle"] = after.rec.cycle
             fields["infused_mh"] = after.rec.inf_mh
@@ -169,20 +168,3 @@ def answer_json(outcome, n):
     if len(data) <= MAX_ANSWER:
         return data
     return jsontext.dumps(jsontext.OrderedObject(head + [("findings", [])])).encode("utf-8")
-
-
-def _counted(codes):
-    order = []
-    seen = {}
-    for c in codes:
-        if c not in seen:
-            seen[c] = 0
-            order.append(c)
-        seen[c] += 1
-    out = [c if seen[c] == 1 else "%s*%d" % (c, seen[c]) for c in order]
-    used = 0
-    for i in range(len(out)):
-        used += len(out[i]) + 1
-        if used > CODES_BUDGET:
-            return out[:i] + ["+%d more" % (len(out) - i)]
-    return out
