@@ -85,10 +85,14 @@ def test_malformed_actions_are_refused_and_logged_nothing_changes(kit):
         assert (a["result"], a["codes"], a["state"]) == ("refused", ["ACTION_MALFORMED"], "programmed")
     assert srv.pump.therapy.t == before
     assert [r["action"] for r in therapy_records(srv)][-4:] == ["malformed"] * 4
-    err = srv.feed(link.encode(link.THERAPY, 7, b"\xff\xfe"))
-    frames = [f for f in link.Decoder().feed(err) if isinstance(f, link.Frame)]
-    assert frames[0].ftype == link.ERR
-    assert logrec.decode_fields(frames[0].payload)["code"] == "LINK_BAD_REQUEST"
+    # not UTF-8, an overlong "/" and an encoded surrogate: MicroPython's own
+    # decode() takes the last two, the pump's strict decoder refuses all three
+    for seq, bad in ((7, b"\xff\xfe"), (8, b'{"action": "\xc0\xaf"}'), (9, b'{"action": "\xed\xa0\x80"}')):
+        err = srv.feed(link.encode(link.THERAPY, seq, bad))
+        frames = [f for f in link.Decoder().feed(err) if isinstance(f, link.Frame)]
+        assert frames[0].ftype == link.ERR
+        assert logrec.decode_fields(frames[0].payload)["code"] == "LINK_BAD_REQUEST"
+    assert srv.pump.therapy.t == before
 
 
 def test_without_a_library_every_programming_is_refused_but_lockouts_still_hold(kit):

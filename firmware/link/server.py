@@ -195,7 +195,7 @@ class PumpServer:
     # --- THERAPY: one action of the infusion (docs/therapy.md) ---
     def therapy(self, p):
         try:
-            text = bytes(p).decode("utf-8")
+            text = decode_utf8(bytes(p))  # strict on both engines, as CHECK (issue 8)
         except Exception:
             raise LinkRequestError("THERAPY payload is not UTF-8 text")
         seq, ftype, crc = self.key
