@@ -20,6 +20,9 @@ def pytest_report_header(config):
     return ["NOTE: " + SHARED_MISSING] if SHARED_MISSING else []
 
 
+_SESSION_DIRS = []  # removed when the session ends (pytest_unconfigure)
+
+
 def _build_real_library_once():
     """Build druglib/*.toml once per session for tests that need the real bytes
     (including MicroPython subprocesses, through the environment)."""
@@ -29,7 +32,9 @@ def _build_real_library_once():
         return
     from host_tools.library.build import build_library
 
-    fd, path = tempfile.mkstemp(prefix="blinatumomab-", suffix=".lib")
+    top = tempfile.mkdtemp(prefix="druglib-session-")
+    _SESSION_DIRS.append(top)
+    fd, path = tempfile.mkstemp(prefix="blinatumomab-", suffix=".lib", dir=top)
     with os.fdopen(fd, "wb") as fh:
         fh.write(build_library())
     os.environ["DRUGLIB_REAL_LIBRARY"] = path
@@ -37,9 +42,16 @@ def _build_real_library_once():
     # the MicroPython pump script (tests/mpy/mpy_pump.py)
     from conftest_signing import Kit
 
-    kit = Kit(tempfile.mkdtemp(prefix="druglib-release-"), version=3)
+    kit = Kit(tempfile.mkdtemp(prefix="druglib-release-", dir=top), version=3)
     os.environ["DRUGLIB_RELEASED_LIBRARY"] = kit.lib_path
     os.environ["DRUGLIB_TRUST"] = kit.trust_path
 
 
 _build_real_library_once()
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    for d in _SESSION_DIRS:
+        shutil.rmtree(d, ignore_errors=True)
