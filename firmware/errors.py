@@ -64,6 +64,12 @@ class RollbackError(PumpError):
     code = "LIB_ROLLBACK"
 
 
+class VersionReusedError(PumpError):
+    """Another library under the installed version (issue 10 item 1): a
+    re-release must raise the version; the pump keeps the library it has."""
+    code = "LIB_VERSION_REUSED"
+
+
 # --- storage, install, boot, event log (docs/storage.md) ---
 class StorageError(PumpError):
     """The pump's storage failed to read or write."""

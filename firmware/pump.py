@@ -5,7 +5,7 @@
 # every programming is refused with NO_LIBRARY.
 from firmware.release import verify as release
 from firmware.check.checker import Findings, _verdict
-from firmware.check import jsontext
+from firmware import jsontext
 from firmware.check.batch import result_json, split_requests
 from firmware.check.checker import check as check_parsed
 from firmware.errors import PumpError, SelfTestError
