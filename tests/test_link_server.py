@@ -51,10 +51,15 @@ def test_push_info_same_and_log(kits):
     assert seen[0] == 0 and seen[-1] == len(blob) and seen == sorted(seen)
     info = c.info()
     assert (info["state"], info["version"], info["library"]) == ("ok", 3, "blinatumomab-v3")  # named after its version (issue 7)
-    assert c.push(blob)["status"] == "same"
+    assert info["library_sha256"] == hashlib.sha256(blob).digest()  # issue 10 item 1: digest beside version
+    before = log_kinds(srv)
+    seen = []
+    r = c.push(blob, progress=seen.append)
+    # the identical library is recognised at BEGIN: no byte sent, nothing staged or logged (issue 10 item 1)
+    assert (r["status"], r["version"], r["sent"], seen) == ("same", 3, 0, [])
     data, head, count = c.pull_log()
     assert data == srv.pump.log.read_all() and count == len(log_kinds(srv))
-    assert log_kinds(srv)[-2:] == ["install", "install"]
+    assert log_kinds(srv) == before and before[-1] == "install"
     assert active_bytes(srv) == blob
     assert not srv.st.exists(STAGE) and not srv.st.exists(STAGE_META)
 

@@ -260,10 +260,13 @@ class PumpServer:
         # Issue 10 item 1: the library the pump runs (same length and SHA-256
         # of the whole file as its commit record) is recognised here, before
         # any DATA: nothing is staged, written or logged, the answer says
-        # "same". Another library under the installed version cannot be told
-        # here (BEGIN names no version): the install refuses it at END with
-        # LIB_VERSION_REUSED (docs/protocol.md, "BEGIN").
-        same = self.pump.store.same_as_active(total, sha) if self.pump.lib is not None else None
+        # "same" (with BEGIN_RESTART the host asks for the transfer anyway;
+        # END then answers "same"). Another library under the installed
+        # version cannot be told here (BEGIN names no version): the install
+        # refuses it at END with LIB_VERSION_REUSED (docs/protocol.md, "BEGIN").
+        same = None
+        if not flags & link.BEGIN_RESTART and self.pump.lib is not None:
+            same = self.pump.store.same_as_active(total, sha)
         if same is not None:
             return {"have": 0, "status": "same", "version": same}
         if flags & link.BEGIN_RESTART or self.xfer != (total, sha):

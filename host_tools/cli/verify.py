@@ -78,7 +78,7 @@ def run(args):
             print("released: %s version %d, signed by %s; already installed (identical bytes), the pump would "
                   "keep it (no-op)" % (args.library, rel.version, who))
         else:
-            print("released: %s version %d, signed by %s; the same version as installed: the pump keeps it if "
-                  "the bytes are identical, else refuses it (LIB_VERSION_REUSED); give --installed-digest to "
+            print("released: %s version %d, signed by %s; the same version as installed: a no-op if the bytes "
+                  "are identical, else the pump refuses it (LIB_VERSION_REUSED); give --installed-digest to "
                   "compare" % (args.library, rel.version, who))
     return 0 if rel.status == release.STATUS_INSTALL else EXIT_SAME
