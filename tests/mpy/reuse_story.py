@@ -115,7 +115,7 @@ def reuse_story(ts, lib, fix, out):
         r[0], r[1] > 0, info["state"], info["version"]))
 
 
-def dup_story(name, text, ts, lib, out):
+def dup_story(name, text, out):
     """A pump that boots with a trust store with a duplicate key refuses it."""
     try:
         trust.parse(text)
@@ -138,7 +138,7 @@ def main(lines):
     out = []
     reuse_story(ts, items["lib"], items["fix"], out)
     for name, text in dups:
-        dup_story(name, text, ts, items["lib"], out)
+        dup_story(name, text, out)
     out.append("OK reuse_story")
     return out
 
