@@ -65,8 +65,8 @@ class RollbackError(PumpError):
 
 
 class VersionReusedError(PumpError):
-    """Another library under the installed version (issue 10 item 1): a
-    re-release must raise the version; the pump keeps the library it has."""
+    """Other bytes under the installed version: a re-release must raise the version."""
+    # issue 10 item 1: the pump keeps the library it has and says why
     code = "LIB_VERSION_REUSED"
 
 
