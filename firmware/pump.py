@@ -78,6 +78,14 @@ class Pump:
             # checks against its active library; DESIGN.md principle 3).
             self._load_active()
 
+    def runs(self, length, sha256):
+        """The version of the library this pump checks with if it is exactly
+        these bytes (length and SHA-256 of the whole file), else None: the
+        link's BEGIN recognises the identical library before any DATA
+        (issue 10 item 1). With no usable library, None: the same bytes may
+        be installed again (a repair)."""
+        return self.store.same_as_active(length, sha256) if self.lib is not None else None
+
     def selftest(self):
         try:
             return self.store.selftest()

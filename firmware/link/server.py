@@ -211,8 +211,7 @@ class PumpServer:
                 "state": "ok" if lib is not None else "no-library",
                 "library": lib["library_name"] if lib is not None else "",
                 "version": pump.store.version() if lib is not None else 0,
-                # issue 10 item 1: the active library's digest beside its version
-                # (SHA-256 of the whole file, from the commit record; b"" if none)
+                # issue 10 item 1: the digest beside the version (whole file, commit record)
                 "library_sha256": bytes(pump.store.active.lib_sha256) if lib is not None else b"",
                 "counter": pump.store.counter, "fault": pump.fault or "",
                 "log_seq": log.seq, "log_size": log.size or 0,
@@ -257,16 +256,9 @@ class PumpServer:
         if total == 0 or total > MAX_LIBRARY:
             raise TransferError(XFER_TOO_LARGE, "a library of %d bytes cannot be pushed (1 to %d)"
                                 % (total, MAX_LIBRARY))
-        # Issue 10 item 1: the library the pump runs (same length and SHA-256
-        # of the whole file as its commit record) is recognised here, before
-        # any DATA: nothing is staged, written or logged, the answer says
-        # "same" (with BEGIN_RESTART the host asks for the transfer anyway;
-        # END then answers "same"). Another library under the installed
-        # version cannot be told here (BEGIN names no version): the install
-        # refuses it at END with LIB_VERSION_REUSED (docs/protocol.md, "BEGIN").
-        same = None
-        if not flags & link.BEGIN_RESTART and self.pump.lib is not None:
-            same = self.pump.store.same_as_active(total, sha)
+        # issue 10 item 1: the library the pump runs is recognised before any DATA;
+        # nothing staged, written or logged (docs/protocol.md, "BEGIN")
+        same = None if flags & link.BEGIN_RESTART else self.pump.runs(total, sha)
         if same is not None:
             return {"have": 0, "status": "same", "version": same}
         if flags & link.BEGIN_RESTART or self.xfer != (total, sha):
