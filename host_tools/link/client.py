@@ -247,7 +247,9 @@ class PumpLink:
             if e.code == "XFER_NONE" and self.last_attempts > 1:
                 info = self.info()
                 version = _header_version(blob)
-                if version is not None and info.get("version") == version:
+                # the pushed BYTES, not only their version (issue 10 item 1: other
+                # bytes under that version are refused, so the version alone proves nothing)
+                if version is not None and info.get("version") == version and info.get("library_sha256") == sha:
                     return {"status": "installed", "version": version, "previous": None,
                             "resumed_from": resumed, "confirmed_by": "INFO"}
             raise
