@@ -6,7 +6,7 @@
 import sys
 import time
 
-from firmware.check import jsontext
+from firmware import jsontext
 from firmware.check.checker import check
 from firmware.library.body import decode
 from firmware.store.eventlog import EventLog

@@ -64,6 +64,12 @@ class RollbackError(PumpError):
     code = "LIB_ROLLBACK"
 
 
+class VersionReusedError(PumpError):
+    """Other bytes under the installed version: a re-release must raise the version."""
+    # issue 10 item 1: the pump keeps the library it has and says why
+    code = "LIB_VERSION_REUSED"
+
+
 # --- storage, install, boot, event log (docs/storage.md) ---
 class StorageError(PumpError):
     """The pump's storage failed to read or write."""

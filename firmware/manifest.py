@@ -22,9 +22,10 @@ metadata(description="Blinatumomab drug library verifier and rate checker for a 
 
 package("firmware", base_path="..", files=[
     "__init__.py",
-    # base: device errors, big-endian integers
+    # base: device errors, big-endian integers, strict JSON (issue 10 item 2)
     "errors.py",
     "bigendian.py",
+    "jsontext.py",
     # library/: format v1 container and body decoder
     "library/__init__.py",
     "library/container.py",
@@ -44,9 +45,8 @@ package("firmware", base_path="..", files=[
     "store/slots.py",
     "store/logrec.py",
     "store/eventlog.py",
-    # check/: strict JSON, exact decimals, requests, reason codes, the checker
+    # check/: exact decimals, requests, reason codes, the checker
     "check/__init__.py",
-    "check/jsontext.py",
     "check/decimals.py",
     "check/request.py",
     "check/codes.py",

@@ -5,7 +5,7 @@
 # every programming is refused with NO_LIBRARY.
 from firmware.release import verify as release
 from firmware.check.checker import Findings, _verdict
-from firmware.check import jsontext
+from firmware import jsontext
 from firmware.check.batch import result_json, split_requests
 from firmware.check.checker import check as check_parsed
 from firmware.errors import PumpError, SelfTestError
@@ -77,6 +77,14 @@ class Pump:
             # while the storage and INFO said the new one (issue 4: the pump
             # checks against its active library; DESIGN.md principle 3).
             self._load_active()
+
+    def runs(self, length, sha256):
+        """The version of the library this pump checks with if it is exactly
+        these bytes (length and SHA-256 of the whole file), else None: the
+        link's BEGIN recognises the identical library before any DATA
+        (issue 10 item 1). With no usable library, None: the same bytes may
+        be installed again (a repair)."""
+        return self.store.same_as_active(length, sha256) if self.lib is not None else None
 
     def selftest(self):
         try:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from firmware.check.checker import check
 from firmware.check.batch import check_one
-from firmware.check.jsontext import loads
+from firmware.jsontext import loads
 from libfixtures import real_library
 
 LIB = real_library()

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from firmware.check.batch import check_one, check_text
-from firmware.check.jsontext import JsonTextError, loads
+from firmware.jsontext import JsonTextError, loads
 from firmware.errors import LibraryFormatError
 from firmware.library import container
 from firmware.library.body import decode_body

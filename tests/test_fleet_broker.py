@@ -121,6 +121,43 @@ def test_a_refusal_is_reported_once_and_never_retried_even_across_a_broker_resta
         gw.stop()
 
 
+def test_other_bytes_under_the_fleets_version_are_refused_by_every_pump(broker, tmp_path):
+    """Issue 10 item 1. Story: two pumps run v2; a corrected library released
+    under v2 again is put on the topic directly (publish would refuse it,
+    PUBLISH_VERSION_REUSED); each pump refuses it once with
+    LIB_VERSION_REUSED and keeps its library; the view says refused, and the
+    pumps' status carries the digest they run."""
+    import hashlib
+
+    from conftest_signing import released
+    from host_tools.library.build import compile_model
+    from host_tools.library.encode import encode_library
+
+    k = kits(tmp_path, [2])
+    trust = fw_trust.parse(k[2].trust_text)
+    model = compile_model(None, 2)
+    model["drug"]["limits"]["weight_max_g"] -= 50000
+    v2b = released(encode_library(model))
+    pumps = [MemPump(k[2].trust_text, "ward-%d" % i) for i in range(2)]
+    events = []
+    gw = gateway(broker, "icu", [p.cable for p in pumps], events)
+    try:
+        publish(spec(broker, "release-station"), k[2].blob, trust)
+        assert wait_for(lambda: all(p.version() == 2 for p in pumps), 30)
+        before = [p.pump.store.commit.lib_sha256 for p in pumps]
+        s = session(broker, "release-station")
+        s.publish(topics.RELEASE_LIBRARY, v2b)
+        s.close()
+        assert wait_for(lambda: all(p.rejected() == [(2, "LIB_VERSION_REUSED")] for p in pumps), 30)
+        assert [p.pump.store.commit.lib_sha256 for p in pumps] == before == [hashlib.sha256(k[2].blob).digest()] * 2
+        assert wait_for(lambda: sum(e["event"] == "refused" for e in events) == 2, 10)
+        r = view.build(snapshot(broker))
+        assert {p["code"] for p in r["pumps"]} == {"LIB_VERSION_REUSED"}
+        assert {p["library_sha256"] for p in r["pumps"]} == {hashlib.sha256(k[2].blob).hexdigest()}
+    finally:
+        gw.stop()
+
+
 def test_a_new_pump_on_the_port_is_a_new_pump(broker, tmp_path):
     """Refusals belong to a pump: another pump on the same port is offered the release."""
     k = kits(tmp_path, [1, 2])

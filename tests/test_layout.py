@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # "shell" the pump shell and its entry points on top. A new folder must be
 # placed here and in the ADR before it can import or be imported.
 FIRMWARE_LAYERS = ["base", "library", "release", "store", "check", "therapy", "link", "shell"]
-FIRMWARE_BASE = {"errors", "bigendian"}
+FIRMWARE_BASE = {"errors", "bigendian", "jsontext"}
 FIRMWARE_SHELL = {"pump", "pumpmain", "checkmain"}
 # Build scripts in firmware/ that are not modules of the pump (never imported).
 NOT_MODULES = {os.path.join("firmware", "manifest.py")}

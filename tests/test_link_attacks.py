@@ -321,7 +321,11 @@ def test_transfer_attacks_leave_the_library_and_the_log_unchanged(kits):
     assert code(link.DATA, link.pack_u32(0) + b"x") == "XFER_NONE"
     go(link.BEGIN, link.pack_u32(len(other)) + hashlib.sha256(other).digest() + b"\x00")
     go(link.DATA, link.pack_u32(0) + other[:100])
-    go(link.BEGIN, link.pack_u32(len(blob)) + sha + b"\x00")  # another library: starts over
+    # the installed library itself: "same" at BEGIN, the transfer of `other` is untouched (issue 10 item 1)
+    assert go(link.BEGIN, link.pack_u32(len(blob)) + sha + b"\x00")[1] == {"have": 0, "status": "same", "version": 3}
+    assert srv.xfer == (len(other), hashlib.sha256(other).digest()) and srv.have == 100
+    # BEGIN_RESTART: the host asks for the transfer anyway; another library: starts over
+    go(link.BEGIN, link.pack_u32(len(blob)) + sha + b"\x01")
     assert go(link.DATA, link.pack_u32(0) + blob[:100])[1]["have"] == 100
     assert code(link.DATA, link.pack_u32(0xFFFFFFFF) + b"x") == "XFER_RANGE"
     assert code(link.DATA, link.pack_u32(len(blob) - 1) + b"xy") == "XFER_RANGE"

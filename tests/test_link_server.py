@@ -51,10 +51,15 @@ def test_push_info_same_and_log(kits):
     assert seen[0] == 0 and seen[-1] == len(blob) and seen == sorted(seen)
     info = c.info()
     assert (info["state"], info["version"], info["library"]) == ("ok", 3, "blinatumomab-v3")  # named after its version (issue 7)
-    assert c.push(blob)["status"] == "same"
+    assert info["library_sha256"] == hashlib.sha256(blob).digest()  # issue 10 item 1: digest beside version
+    before = log_kinds(srv)
+    seen = []
+    r = c.push(blob, progress=seen.append)
+    # the identical library is recognised at BEGIN: no byte sent, nothing staged or logged (issue 10 item 1)
+    assert (r["status"], r["version"], r["sent"], seen) == ("same", 3, 0, [])
     data, head, count = c.pull_log()
     assert data == srv.pump.log.read_all() and count == len(log_kinds(srv))
-    assert log_kinds(srv)[-2:] == ["install", "install"]
+    assert log_kinds(srv) == before and before[-1] == "install"
     assert active_bytes(srv) == blob
     assert not srv.st.exists(STAGE) and not srv.st.exists(STAGE_META)
 
@@ -296,3 +301,28 @@ def test_an_end_answer_lost_in_a_reboot_is_confirmed_by_info(kits):
     assert (r["status"], r["version"], r["confirmed_by"]) == ("installed", 3, "INFO")
     srv = make_server(FaultStorage(medium), kits[3].trust)
     assert active_bytes(srv) == kits[3].blob and log_kinds(srv).count("install") == 1
+
+
+def test_a_lost_end_answer_is_not_confirmed_by_the_version_alone(kits):
+    """Issue 10 item 1. Story: the pump runs v3; a corrected library released
+    under v3 again is pushed, refused at END (LIB_VERSION_REUSED), and the
+    answer is lost in a reboot. INFO still says version 3, but not these
+    bytes: the host must not report it installed."""
+    from conftest_signing import released
+    from host_tools.library.build import compile_model
+    from host_tools.library.encode import encode_library
+
+    model = compile_model(version=3)
+    model["drug"]["limits"]["weight_max_g"] -= 50000
+    fix = released(encode_library(model))
+    medium = Medium()
+    srv = make_server(FaultStorage(medium), kits[3].trust)
+    assert client(srv).push(kits[3].blob)["status"] == "installed"
+    before = (medium.get("commit.rec"), log_kinds(srv))
+    c = PumpLink(port=RebootOnEnd(srv, medium, kits[3].trust), timeout=0.02, end_extra=0.02)
+    with pytest.raises(DeviceError) as ei:
+        c.push(fix)
+    assert ei.value.code == "XFER_NONE"
+    srv = make_server(FaultStorage(medium), kits[3].trust)
+    assert active_bytes(srv) == kits[3].blob and medium.get("commit.rec") == before[0]
+    assert log_kinds(srv)[len(before[1]):] == ["install-rejected", "boot", "boot"]  # two reboots

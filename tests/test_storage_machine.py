@@ -1,5 +1,5 @@
 """Random pump lives (issue 4): a hypothesis state machine interleaves installs
-(newer, same, older), reboots, event logging and power cuts anywhere in them
+(newer, same, older, other bytes under the same version), reboots, event logging and power cuts anywhere in them
 (clean or torn), and checks after every step that the pump runs a library it
 was given, byte for byte, that the anti-rollback counter never went down and
 equals the active version, and that the event log verifies."""
@@ -14,10 +14,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "mpy
 
 import libsample  # noqa: E402
 from firmware.store import logrec  # noqa: E402
-from firmware.errors import PumpError, RollbackError  # noqa: E402
+from firmware.errors import PumpError, RollbackError, VersionReusedError  # noqa: E402
 from firmware.store.eventlog import EventLog  # noqa: E402
 from firmware.store.faultstorage import BEFORE, TORN, Cut, FaultStorage, Medium, PowerCut  # noqa: E402
-from firmware.store.slots import PumpStore  # noqa: E402
+from firmware.store.slots import COMMIT, PumpStore  # noqa: E402
 
 LOG_BYTES = 4 * (logrec.OVERHEAD + logrec.MAX_PAYLOAD)  # small: roll-off happens often
 
@@ -77,6 +77,27 @@ class PumpLife(RuleBasedStateMachine):
         if isinstance(res, dict):
             assert res["version"] == v and self.ps.version() == v
             assert res["status"] == ("same" if v == before[0] else "installed")
+
+    @rule(extra=hs.integers(1, 300), cut=cuts)
+    def reuse_the_version(self, extra, cut):
+        """Issue 10 item 1: other bytes under the committed version are refused
+        (LIB_VERSION_REUSED) and change nothing, power cut or not."""
+        if self.ps.commit is None:
+            return
+        v = self.ps.commit.version
+        other = libsample.make_library(v, 200 + (v * 997) % 2500 + extra)
+        before = (self.ps.version(), self.ps.counter, self.medium.get(COMMIT))
+
+        def go():
+            try:
+                self.ps.install(other)
+            except VersionReusedError:
+                return "refused"
+            raise AssertionError("other bytes under version %d were not refused" % v)
+
+        res = self.attempt(cut, go)
+        assert res in ("refused", None)
+        assert (self.ps.version(), self.ps.counter, self.medium.get(COMMIT)) == before
 
     @rule(n=hs.integers(1, 25), cut=cuts)
     def nurse_programs(self, n, cut):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest_signing import Kit
-from firmware.check import jsontext
+from firmware import jsontext
 from firmware.link import frames as link
 from firmware.store import logrec
 from firmware.store.faultstorage import FaultStorage, Medium

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from firmware.check.checker import check
-from firmware.check.jsontext import loads
+from firmware.jsontext import loads
 from firmware.library.body import decode
 from firmware.store import logrec
 from firmware.store.eventlog import EventLog

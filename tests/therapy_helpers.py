@@ -8,7 +8,7 @@ import glob
 import json
 import os
 
-from firmware.check import jsontext
+from firmware import jsontext
 from firmware.therapy import actions, machine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

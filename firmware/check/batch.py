@@ -1,6 +1,6 @@
 # Text in, text out: the check contract's framing, shared by both engines
 # (`druglib check --engine cpython|micropython` run this very code).
-from firmware.check import jsontext
+from firmware import jsontext
 from firmware.check.checker import Result, check, Findings, _verdict
 
 

@@ -12,7 +12,7 @@
 # verdict.py (findings, overrides and their reason, the verdict).
 from firmware.check.bag import check_administration
 from firmware.check.dose import check_dose
-from firmware.check.jsontext import quote
+from firmware.jsontext import quote
 from firmware.check.patient import check_patient
 from firmware.check.regimen import advisories, check_regimen
 from firmware.check.request import Reader

@@ -7,7 +7,7 @@
 # 2138889/10000. Limits on length keep the integers small enough for a
 # microcontroller's long-int support.
 
-from firmware.check.jsontext import quote
+from firmware.jsontext import quote
 
 MAX_TEXT = 40      # characters of one number
 MAX_EXP10 = 24     # at most 24 decimal places after applying an exponent

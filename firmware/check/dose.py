@@ -4,7 +4,7 @@
 # "Ordered dose", "Delivered dose"). Exact rationals (num, den) in ng/day.
 from firmware.check.bag import positive
 from firmware.check.decimals import cmp_scaled, fixed_text, milli_text, to_text
-from firmware.check.jsontext import quote
+from firmware.jsontext import quote
 from firmware.check.regimen import expected_level
 
 

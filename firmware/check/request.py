@@ -2,7 +2,7 @@
 # into exact values, collecting a finding for every missing or malformed field
 # instead of raising: the checker must answer every request.
 from firmware.check import decimals as decimal_text
-from firmware.check.jsontext import Number
+from firmware.jsontext import Number
 
 MISSING = object()
 BROKEN = object()  # a parent object is missing or not an object: reported once already

@@ -5,7 +5,7 @@
 #          `override_reason` that is a string that is not blank (issue 8).
 # accept:  nothing blocks; advisories may still be listed.
 from firmware.check import codes
-from firmware.check.jsontext import quote
+from firmware.jsontext import quote
 
 # Longest override reason: what one event-log record keeps whole
 # (firmware/store/eventlog.py, TEXT_MAX), so the logged reason is the one given.

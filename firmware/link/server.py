@@ -14,7 +14,7 @@ import hashlib
 from firmware.link import frames as link
 from firmware.store import logrec
 from firmware.check.batch import result_json
-from firmware.check.jsontext import decode_utf8
+from firmware.jsontext import decode_utf8
 from firmware.errors import PumpError
 from firmware.store.eventlog import LOG as LOG_FILE
 from firmware.store.storage import CHUNK, reader
@@ -211,6 +211,8 @@ class PumpServer:
                 "state": "ok" if lib is not None else "no-library",
                 "library": lib["library_name"] if lib is not None else "",
                 "version": pump.store.version() if lib is not None else 0,
+                # issue 10 item 1: the digest beside the version (whole file, commit record)
+                "library_sha256": bytes(pump.store.active.lib_sha256) if lib is not None else b"",
                 "counter": pump.store.counter, "fault": pump.fault or "",
                 "log_seq": log.seq, "log_size": log.size or 0,
                 "max_payload": link.MAX_PAYLOAD,
@@ -254,6 +256,11 @@ class PumpServer:
         if total == 0 or total > MAX_LIBRARY:
             raise TransferError(XFER_TOO_LARGE, "a library of %d bytes cannot be pushed (1 to %d)"
                                 % (total, MAX_LIBRARY))
+        # issue 10 item 1: the library the pump runs is recognised before any DATA;
+        # nothing staged, written or logged (docs/protocol.md, "BEGIN")
+        same = None if flags & link.BEGIN_RESTART else self.pump.runs(total, sha)
+        if same is not None:
+            return {"have": 0, "status": "same", "version": same}
         if flags & link.BEGIN_RESTART or self.xfer != (total, sha):
             # a new transfer: forget the old one first, then announce the new
             self._clear()

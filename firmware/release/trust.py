@@ -9,7 +9,10 @@
 #
 # key_id = first 8 bytes of SHA-256(raw 32-byte public key); it is stored for
 # people reading the file and checked against the key. "name" is optional.
-# Anything else is malformed (TrustStoreError): bad JSON, unknown or missing
+# Anything else is malformed (TrustStoreError): bad JSON (read with the
+# firmware's strict reader, firmware/jsontext.py: a key twice in any object,
+# "keys" or a key's "role", is malformed on both engines, issue 10 item 2;
+# the json module kept the last), unknown or missing
 # fields, bad hex, wrong lengths, an unknown role or algorithm, an invalid
 # Ed25519 point, the same key (or key id) twice, no keys, too many keys. A key
 # holds exactly one role: the two-person rule needs two different keys.
@@ -17,8 +20,8 @@
 # Pure core: parse(text) -> TrustStore; load(path) is the only file access.
 import binascii
 import hashlib
-import json
 
+from firmware import jsontext
 from firmware.release import ed25519
 from firmware.library.container import ALG_ED25519, KEY_ID_LEN, ROLE_APPROVER, ROLE_AUTHOR, ROLE_NAMES
 from firmware.errors import TrustStoreError
@@ -109,11 +112,14 @@ def parse(text):
     """Parse trust store text (str or bytes); TrustStoreError on anything malformed."""
     if isinstance(text, (bytes, bytearray)):
         try:
-            text = bytes(text).decode("utf-8")
+            # the strict decoder: the same verdict on both engines
+            text = jsontext.decode_utf8(bytes(text))
         except Exception:
             raise TrustStoreError("trust store is not UTF-8 text")
     try:
-        doc = json.loads(text)
+        doc = jsontext.loads(text)
+    except jsontext.JsonTextError as e:
+        raise TrustStoreError("trust store is not valid JSON: %s" % e.message)
     except Exception:
         raise TrustStoreError("trust store is not valid JSON")
     if not isinstance(doc, dict):

@@ -23,13 +23,18 @@
 #      d. unknown algorithm, bad math    SIG_INVALID
 #      e. author or approver missing     SIG_ROLE_MISSING
 #   4. version <= installed              LIB_ROLLBACK (older); same -> "same"
+#   5. same version, other bytes         LIB_VERSION_REUSED (issue 10 item 1), when
+#      the installed library's SHA-256 (of the whole file) is known; the pump's
+#      store checks it against its commit record (firmware/store/slots.py)
 #
 # Pure core: bytes and parsed objects in, a Release or an exception out.
+import hashlib
+
 from firmware.bigendian import pack_u32
 from firmware.library import container as ct
 from firmware.release import ed25519
 from firmware.errors import (DuplicateSignerError, KeyRoleError, MissingRoleError, RollbackError,
-                             SignatureError, UnknownKeyError)
+                             SignatureError, UnknownKeyError, VersionReusedError)
 from firmware.release.trust import role_name
 
 MANIFEST_LEN = 47
@@ -123,6 +128,19 @@ def verify_release(c, trust, installed_version):
     return Release(c.header.library_version, status, signers)
 
 
-def verify_blob(blob, trust, installed_version):
-    """Steps 1 to 4 on an in-memory library."""
-    return verify_release(ct.parse(blob), trust, installed_version)
+def check_same_bytes(version, sha256, installed_sha256):
+    """Step 5: a library under the installed version must be the installed
+    bytes (SHA-256 of the whole file); else VersionReusedError."""
+    if installed_sha256 is not None and bytes(sha256) != bytes(installed_sha256):
+        raise VersionReusedError("version %d is already installed with other bytes (sha256 %s..., this "
+                                 "library %s...): a re-release must raise the version"
+                                 % (version, bytes(installed_sha256).hex()[:16], bytes(sha256).hex()[:16]))
+
+
+def verify_blob(blob, trust, installed_version, installed_sha256=None):
+    """Steps 1 to 5 on an in-memory library (step 5 only when the installed
+    library's SHA-256 is given)."""
+    rel = verify_release(ct.parse(blob), trust, installed_version)
+    if rel.status == STATUS_SAME:
+        check_same_bytes(rel.version, hashlib.sha256(bytes(blob)).digest(), installed_sha256)
+    return rel

@@ -12,7 +12,7 @@ import hashlib
 from firmware.store import commitrec
 from firmware.library import container
 from firmware.errors import (LibraryFormatError, NoLibraryError, PumpError, RollbackError,
-                             SelfTestError, StorageError)
+                             SelfTestError, StorageError, VersionReusedError)
 from firmware.store.storage import CHUNK, bytes_reader, reader
 
 SLOTS = ("slot0.lib", "slot1.lib")
@@ -213,6 +213,8 @@ class PumpStore:
             if version < self.counter:  # defence in depth: never commit below the counter
                 raise RollbackError("library version %d is below the anti-rollback counter %d"
                                     % (version, self.counter))
+            if result.status == "same":
+                self._same_bytes(version, length, digest)
         except PumpError as e:
             self._discard(slot)
             if self.log is not None:
@@ -237,6 +239,29 @@ class PumpStore:
         if self.log is not None:
             self.log.install(version, previous, "installed")
         return {"status": "installed", "version": version, "previous": previous}
+
+    def _same_bytes(self, version, length, digest):
+        """Issue 10 item 1: a library under the committed version must be the
+        committed bytes (length and SHA-256 of the whole file, as the commit
+        record holds them); another library under that version is refused
+        (LIB_VERSION_REUSED), never kept as "same". Checked against the commit
+        record, not only the active library: after a failed self-test the same
+        bytes may be installed again (a repair), other bytes may not. With no
+        readable commit record there is nothing to compare with."""
+        rec = self.commit
+        if rec is not None and rec.version == version and (rec.lib_len != length or rec.lib_sha256 != digest):
+            raise VersionReusedError("version %d is already installed with other bytes (sha256 %s..., this "
+                                     "library %s...): a re-release must raise the version"
+                                     % (version, bytes(rec.lib_sha256).hex()[:16], bytes(digest).hex()[:16]))
+
+    def same_as_active(self, length, sha256):
+        """The active library's version if it is exactly these bytes (length
+        and whole-file SHA-256, as pushed), else None: lets the link recognise
+        an identical library at BEGIN, before any byte is sent (issue 10 item 1)."""
+        a = self.active
+        if a is not None and a.lib_len == length and a.lib_sha256 == bytes(sha256):
+            return a.version
+        return None
 
     def _discard(self, slot):
         """Drop an uncommitted copy from the inactive slot so no unverified

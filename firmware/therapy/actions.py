@@ -1,5 +1,5 @@
 # Reading one therapy action (DESIGN.md, "the pump through a whole infusion":
-# the action table). Pure: a parsed JSON value in (firmware/check/jsontext.py,
+# the action table). Pure: a parsed JSON value in (firmware/jsontext.py,
 # numbers kept as their text), a validated Action out, or ActionError naming
 # what is wrong. The same code validates a whole scenario on the host before
 # anything runs (host_tools/cli/pumps/simulate.py) and each action on the pump.
@@ -8,7 +8,7 @@
 # be decimals ("hours": 0.5 or "2.25"), parsed exactly (firmware/check/
 # decimals.py), never through a float; more than 3 decimal places is refused.
 from firmware.check import decimals
-from firmware.check.jsontext import Number
+from firmware.jsontext import Number
 
 MH_PER_H = 1000
 MAX_ADVANCE_H = 100000  # about 11 years in one step: anything longer is a typo

@@ -16,7 +16,7 @@
 # retransmission of the request that made the stored state gets the stored
 # answer (exactly once, across a reboot too). A refused action changes
 # nothing: it is only logged.
-from firmware.check import jsontext
+from firmware import jsontext
 from firmware.store import logrec
 from firmware.store.eventlog import LOG as LOG_FILE
 from firmware.therapy import actions, machine, snapshot

@@ -4,7 +4,7 @@
 from firmware.check import codes as codetable
 from firmware.check.checker import check
 from firmware.check.decimals import parse as parse_decimal
-from firmware.check.jsontext import Number
+from firmware.jsontext import Number
 from firmware.therapy import course
 from firmware.therapy.state import CONFIRM, OK, PENDING, PROGRAMMED, REFUSED, Bag, Outcome, Pending, _finding
 

@@ -9,7 +9,8 @@ version any pump reports. A library a pump would refuse is never published:
   - not released, tampered, unknown key ...    the device's code (SIG_*, LIB_*)
   - older than the fleet's newest               LIB_ROLLBACK (a pump refuses it)
   - the same version as the fleet's, other bytes  PUBLISH_VERSION_REUSED (pumps on
-    that version would keep theirs: two libraries under one version number)
+    that version would refuse it, LIB_VERSION_REUSED, issue 10 item 1: a
+    re-release must raise the version)
 
 This is a courtesy check, not the safety: the pump verifies whatever reaches it.
 """

@@ -179,8 +179,12 @@ class PumpWorker:
             self.known[version] = rel.sha256
             self.library_sha256 = rel.sha256
             self.installed_at = time.time()
-        elif self.known.get(version) != rel.sha256:
-            self.library_sha256 = self.known.get(version)  # "same": the pump kept ITS bytes of that version
+        else:
+            # "same" means the same bytes (issue 10 item 1): the pump compared
+            # SHA-256s; other bytes under its version are refused with
+            # LIB_VERSION_REUSED (a refusal above, shown as "refused")
+            self.known[version] = rel.sha256
+            self.library_sha256 = rel.sha256
         self.settled[rel.sha256] = version
         self._result(rel, outcome, None, "", t0, previous=before, resumed_from=r.get("resumed_from", 0))
         return self.gw.poll_s

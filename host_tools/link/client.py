@@ -189,10 +189,16 @@ class PumpLink:
     def push(self, blob, progress=None, chunk=DATA_CHUNK):
         """Install `blob` on the pump: BEGIN, DATA..., END. Resumes a transfer
         the pump already holds part of. -> END's fields {status, version,
-        previous} plus "resumed_from"; DeviceError if the pump refuses."""
+        previous} plus "resumed_from"; DeviceError if the pump refuses.
+        The library the pump already runs is recognised at BEGIN ("same",
+        "sent": 0): no DATA is sent."""
         total = len(blob)
         sha = hashlib.sha256(blob).digest()
         r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + b"\x00"))
+        if r.get("status") == "same":
+            # the pump runs exactly these bytes (issue 10 item 1): nothing to send
+            return {"status": "same", "version": r.get("version"), "previous": r.get("version"),
+                    "resumed_from": 0, "sent": 0}
         have = int(r.get("have", 0))
         if have and (have > total or hashlib.sha256(blob[:have]).digest() != r.get("prefix_sha256")):
             r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + bytes((link.BEGIN_RESTART,))))
@@ -241,7 +247,9 @@ class PumpLink:
             if e.code == "XFER_NONE" and self.last_attempts > 1:
                 info = self.info()
                 version = _header_version(blob)
-                if version is not None and info.get("version") == version:
+                # the pushed BYTES, not only their version (issue 10 item 1: other
+                # bytes under that version are refused, so the version alone proves nothing)
+                if version is not None and info.get("version") == version and info.get("library_sha256") == sha:
                     return {"status": "installed", "version": version, "previous": None,
                             "resumed_from": resumed, "confirmed_by": "INFO"}
             raise

@@ -5,7 +5,7 @@
 import os
 import sys
 
-from firmware.check import jsontext
+from firmware import jsontext
 from firmware.library.body import decode
 from firmware.pump import Pump
 from firmware.release import trust

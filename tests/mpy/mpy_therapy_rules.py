@@ -2,7 +2,7 @@
 # same rules tests/test_therapy_machine.py checks under CPython): lockouts in
 # every state, refused actions returning the very state, the 4 h and 168 h
 # thresholds, the day continuity, the treatment-free interval soft stop.
-from firmware.check import jsontext
+from firmware import jsontext
 from firmware.therapy import actions, machine
 import therapy_powercut as tp
 

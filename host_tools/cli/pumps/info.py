@@ -17,11 +17,14 @@ def run(args):
     with PumpLink(args.port, args.baud) as link:
         info = link.info()
     info["port"] = args.port
+    # issue 10 item 1: the active library's digest beside its version (hex; "" if none)
+    sha = info.get("library_sha256")
+    info["library_sha256"] = bytes(sha).hex() if isinstance(sha, (bytes, bytearray)) else ""
     if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
         return 0
     if info["state"] == "ok":
-        lib = "library %s version %d" % (info["library"], info["version"])
+        lib = "library %s version %d sha256 %s" % (info["library"], info["version"], info["library_sha256"])
     else:
         lib = "NO usable library (%s): every programming is refused" % (info["fault"] or "NO_LIBRARY")
     print("pump %s on %s: %s; anti-rollback counter %d; event log head #%d (%d bytes)%s"

@@ -3,7 +3,8 @@
     druglib push --port URL [--port URL ...] LIB [--baud N] [--json]
 
 The pump is the authority: it verifies the two-person release and refuses
-rollbacks; this command reports its verdict per pump (installed / same /
+rollbacks and another library under its installed version
+(LIB_VERSION_REUSED); this command reports its verdict per pump (installed / same /
 rejected with the device code / failed) and exits 0 only if every pump ended
 with the library installed or already running it. Pumps are loaded at the
 same time, one thread each, with a progress bar per pump on a terminal.
@@ -66,7 +67,9 @@ def _line(r):
         extra = ", resumed at byte %d" % r["resumed_from"] if r["resumed_from"] else ""
         return "%s: installed version %d (was %s%s)" % (who, r["version"], r["previous"], extra)
     if r["outcome"] == "same":
-        return "%s: same: version %d is already installed, kept" % (who, r["version"])
+        # issue 10 item 1: "same" now means the same bytes (the pump compared
+        # SHA-256s at BEGIN); other bytes under its version are REJECTED
+        return "%s: same: version %d is already installed (identical bytes), nothing sent" % (who, r["version"])
     if r["outcome"] == "rejected":
         return "%s: REJECTED %s: %s" % (who, r["code"], r["message"])
     return "%s: FAILED %s: %s" % (who, r["code"], r["message"])

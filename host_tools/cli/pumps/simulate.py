@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 
-from firmware.check.jsontext import Number, dumps
+from firmware.jsontext import Number, dumps
 from firmware.therapy import actions
 from host_tools.errors import DruglibError, UsageError
 

@@ -1,4 +1,10 @@
-# A small, strict JSON reader for programming requests (RFC 8259).
+# The firmware's one strict JSON reader (RFC 8259): programming requests,
+# therapy actions and the trust store (firmware/release/trust.py) all read
+# with it. It lives in the base layer so every stage may use it (issue 10
+# item 2: it was in check/, which release/ may not import, so the trust store
+# read with the json module, whose duplicate keys keep the LAST value on both
+# CPython and MicroPython: a reviewer saw the first "keys" list, the pump
+# trusted the second).
 #
 # Why not the json module: MicroPython's json turns every number with a
 # fraction into a float, and the checker must never see a float (DESIGN.md,
