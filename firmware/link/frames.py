@@ -50,10 +50,14 @@ def cobs_encode(data):
         out += data[i:j]
         if j == n:
             break
-        if data[j] == 0:
-            i = j + 1
-        else:  # 254 non-zero bytes: code 0xFF, no zero implied
+        if j - i == 254:
+            # 254 non-zero bytes: code 0xFF implies no zero, so the byte at j
+            # (zero or not) starts the next block. Issue 11 item 6: testing
+            # data[j] here dropped a zero that followed a run of exactly
+            # 254 x k non-zero bytes (0.8 % of random frames).
             i = j
+        else:  # stopped at a zero: the code implies it
+            i = j + 1
     return bytes(out)
 
 
