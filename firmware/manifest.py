@@ -29,6 +29,7 @@ package("firmware", base_path="..", files=[
     "library/__init__.py",
     "library/container.py",
     "library/body.py",
+    "library/index.py",  # the library index the pump checks through (issue 11 item 4)
     # release/: SHA-512, Ed25519, trust store, two-person release verification
     "release/__init__.py",
     "release/sha512.py",
