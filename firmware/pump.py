@@ -131,6 +131,8 @@ class Pump:
             result = _verdict(f, [])
         else:
             result = check_parsed(self.lib, obj)
+            if self.lib.damaged is not None:
+                result = self._damaged()
         codes = [c for c, s, m in result.findings]
         drug = _drug_of(obj)
         try:
@@ -146,6 +148,20 @@ class Pump:
         if overridden:
             self.log.override(overridden, [_reason_of(obj)])
         return result
+
+    def _damaged(self):
+        """A drug's stored records no longer match what was verified (flash
+        rot after boot; firmware/library/index.py): the pump stops checking
+        with that library, as a failed self-test does (issue 11 item 4;
+        DESIGN.md principle 3), and this programming is refused."""
+        why = self.lib.damaged
+        self.lib = None
+        self.store.active = None
+        self.fault = self.store.fault = SelfTestError.code
+        self.log.selftest_failed(SelfTestError.code, "stored library changed: %s" % why)
+        f = Findings()
+        f.add("NO_LIBRARY", self.fault)
+        return _verdict(f, [])
 
     def check_text(self, text):
         return [result_json(self.check(t)) for t in split_requests(text)]

@@ -5,6 +5,8 @@
 # anything malformed raises LibraryFormatError, the one documented error for
 # bad library bytes. decode() returns plain dicts in the same shape as the
 # host compiler's model (docs/rules.md), integers and strings only.
+import binascii
+
 from firmware.bigendian import u16, u32
 from firmware.library.container import ROLE_NAMES, parse  # noqa: F401 (ROLE_NAMES re-exported)
 from firmware.errors import LibraryFormatError
@@ -124,8 +126,8 @@ class BodyDecoder:
 
     keep=True collects every drug into lib["drugs"] (decode_body); keep=False
     keeps only the drug being read: on_drug(name, offset) is told of each drug
-    as it starts, on_drug_end(drug, offset, length) once it is complete and
-    checked, and finds a second drug of the same name (issue 8)."""
+    as it starts, and finds a second drug of the same name (issue 8);
+    on_drug_end(drug, offset, length, crc32) once it is complete and checked."""
 
     def __init__(self, keep=True, drug_only=False):
         self.keep = keep
@@ -136,6 +138,7 @@ class BodyDecoder:
         self.on_drug = None
         self.on_drug_end = None
         self.end_at = 0
+        self.crc = 0
 
     def feed(self, body, base=0):
         """Every whole record of `body` (bytes at body offset `base`); returns
@@ -148,7 +151,10 @@ class BodyDecoder:
                 _fail("record at offset %d is %d bytes, longer than any record (%d)" % (base + i, ln, MAX_RECORD))
             if i + 3 + ln > n:
                 break
-            self.record(body[i], body[i + 3:i + 3 + ln], base + i)
+            tag = body[i]
+            self.record(tag, body[i + 3:i + 3 + ln], base + i)
+            if self.on_drug_end is not None:  # CRC-32 of the drug's records as stored
+                self.crc = binascii.crc32(body[i:i + 3 + ln], 0 if tag == T_DRUG else self.crc)
             i += 3 + ln
         return i
 
@@ -192,7 +198,7 @@ class BodyDecoder:
     def _end_drug(self, at):
         _finish_drug(self.drug)
         if self.on_drug_end is not None:
-            self.on_drug_end(self.drug, self.drug_at, at - self.drug_at)
+            self.on_drug_end(self.drug, self.drug_at, at - self.drug_at, self.crc & 0xFFFFFFFF)
 
     def finish(self, rest=0):
         """The end of the body; `rest` bytes of an unfinished record were left."""

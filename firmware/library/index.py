@@ -5,16 +5,19 @@
 #
 # Indexer is fed the body once, in chunks, while install (or boot) hashes the
 # stored slot: every record is checked as body.decode_body checks it, one drug
-# at a time, and each drug leaves one 12-byte entry: name hash u32 | offset
-# u32 | length u32 (big-endian, sorted by hash). A CHECK then reads and decodes
-# only the drug it names, from storage, or takes it from a cache of the last
-# CACHE_DRUGS drugs. The heap holds the entries (12 bytes per drug), one chunk
-# and one drug: flat in the library's size.
+# at a time, and each drug leaves one 16-byte entry: name hash u32 | offset
+# u32 | length u32 | CRC-32 u32 of its records (big-endian, sorted by hash).
+# A CHECK then reads and decodes only the drug it names, from storage, its
+# CRC-32 checked (flash that rots after boot is never read as limits), or
+# takes it from a cache of the last CACHE_DRUGS drugs. The heap holds the
+# entries (16 bytes per drug), one chunk and one drug: flat in the library's size.
+import binascii
+
 from firmware.bigendian import pack_u32, u32
 from firmware.library import body as fmt
-from firmware.errors import LibraryFormatError
+from firmware.errors import LibraryFormatError, PumpError
 
-ENTRY = 12
+ENTRY = 16
 CACHE_DRUGS = 2
 HASH_MASK = 0x3FFFFF  # 22 bits: every step stays a small int on a 32-bit board
 NAME_READ = 3 + 1 + fmt.MAX_NAME  # a drug record: tag, length, name length, name
@@ -67,7 +70,7 @@ class Indexer:
         self.entries = bytearray()
         self.carry = b""
         self.pos = 0  # body offset of carry[0]
-        self.first = None  # (offset, length) of the first drug in the body
+        self.first = None  # body offset of the first drug
         self.count = 0
 
     def feed(self, part):
@@ -96,15 +99,15 @@ class Indexer:
             j += 1
         self.pending = (h, at, k)
 
-    def _drug_end(self, drug, at, length):
+    def _drug_end(self, drug, at, length, crc):
         h, _, k = self.pending
         e = self.entries
         e.extend(bytes(ENTRY))
         if k * ENTRY < len(e) - ENTRY:  # insert in hash order: shift the tail up one entry
             e[(k + 1) * ENTRY:] = e[k * ENTRY:len(e) - ENTRY]
-        e[k * ENTRY:(k + 1) * ENTRY] = pack_u32(h) + pack_u32(at) + pack_u32(length)
+        e[k * ENTRY:(k + 1) * ENTRY] = pack_u32(h) + pack_u32(at) + pack_u32(length) + pack_u32(crc)
         if self.first is None:
-            self.first = (at, length)
+            self.first = at
         self.count += 1
 
     def finish(self, version=0):
@@ -141,6 +144,7 @@ class LibraryIndex:
         self.count = count
         self.read = read
         self.cache = []  # [(name, drug dict)], most recent first, at most CACHE_DRUGS
+        self.damaged = None  # why a stored drug no longer reads back as verified
 
     def __getitem__(self, key):
         return self.fields[key]
@@ -152,11 +156,18 @@ class LibraryIndex:
     def __ne__(self, other):
         return not self.__eq__(other)
 
-    def _load(self, at, length):
-        span = self.read(at, length)
-        if len(span) != length:
-            raise LibraryFormatError("drug record at offset %d is cut short in storage" % at)
-        return fmt.decode_drug(span, at)
+    def _load(self, k):
+        e = self.entries
+        at, length = u32(e, k * ENTRY + 4), u32(e, k * ENTRY + 8)
+        try:
+            span = self.read(at, length)
+            if len(span) != length or binascii.crc32(span) & 0xFFFFFFFF != u32(e, k * ENTRY + 12):
+                raise LibraryFormatError("drug records at offset %d changed in storage since the library "
+                                         "was verified" % at)
+            return fmt.decode_drug(span, at)
+        except PumpError as e:
+            self.damaged = e.message  # the shell stops checking with this library (Pump.check)
+            raise
 
     def _keep(self, name, drug):
         self.cache.insert(0, (name, drug))
@@ -175,7 +186,7 @@ class LibraryIndex:
         e = self.entries
         j = _find(e, h)
         while j * ENTRY < len(e) and u32(e, j * ENTRY) == h:
-            d = self._load(u32(e, j * ENTRY + 4), u32(e, j * ENTRY + 8))
+            d = self._load(j)
             if d["name"] == name:
                 return self._keep(name, d)
             j += 1
@@ -183,10 +194,12 @@ class LibraryIndex:
 
     def first_drug(self):
         """The first drug in the body (the therapy shell's default)."""
-        if self.first is None:
-            return None
-        d = self._load(self.first[0], self.first[1])
-        return self._keep(d["name"], d)
+        e = self.entries
+        for k in range(len(e) // ENTRY):
+            if u32(e, k * ENTRY + 4) == self.first:
+                d = self._load(k)
+                return self._keep(d["name"], d)
+        return None
 
 
 def drug_named(lib, name):
