@@ -71,6 +71,7 @@ package("firmware", base_path="..", files=[
     "link/__init__.py",
     "link/frames.py",
     "link/server.py",
+    "link/answers.py",  # a CHECK answer in one frame, built before its log (issue 11 item 5)
     # shell: the pump and its entry points
     "pump.py",
     "pumpmain.py",

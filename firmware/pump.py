@@ -115,11 +115,13 @@ class Pump:
             self.fault = SelfTestError.code
             raise
 
-    def check(self, text):
+    def check(self, text, answer=None):
         """One programming (JSON text) -> its result, logged with verdict and codes.
 
         The text is parsed once (issue 7): the checker, the log's drug name and
-        the override record all read the same parsed programming."""
+        the override record all read the same parsed programming. `answer(result)`,
+        if given, runs before the log: the link builds its answer there, so a
+        MemoryError leaves the check unanswered AND unlogged (issue 11 item 5)."""
         obj, bad = _parsed(text)
         if self.lib is None:
             f = Findings()
@@ -133,6 +135,8 @@ class Pump:
             result = check_parsed(self.lib, obj)
             if self.lib.damaged is not None:
                 result = self._damaged()
+        if answer is not None:
+            answer(result)
         codes = [c for c, s, m in result.findings]
         drug = _drug_of(obj)
         try:
