@@ -8,7 +8,7 @@
 # gets exactly one answer, the loop never ends, and afterwards the same
 # library is active and the same programming is accepted.
 #
-# argv (after the script): library trust.json state-dir fuzz-count seed
+# argv (after the script): library trust.json state-dir fuzz-count seed [strict|survive]
 # Prints "OK heap_pump frames=N answers=N errors=N naks=N us_per_frame=N".
 import gc
 import hashlib
@@ -19,6 +19,9 @@ from firmware import pumpmain
 from firmware.link import frames as link
 
 LIB, TRUST, STATE, FUZZ, SEED = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+# "strict": every step answered as it must be; "survive" (a heap too small for
+# the whole scenario): every request answered, with its result or an error
+STRICT = len(sys.argv) < 7 or sys.argv[6] == "strict"
 PROG = ('{"drug": "blinatumomab", "indication": "mrd", "cycle": 1, "day": 1, "restart_after_adverse_event": false,'
         ' "patient": {"age_days": 9000, "weight_kg": 70, "bsa_m2": 1.8}, "dose": {"value": 28, "unit": "mcg/day"},'
         ' "bag": {"blinatumomab_mcg": 31.5, "volume_ml": 270, "preservative": false},'
@@ -59,27 +62,38 @@ class Script:
         self.answers = 0
         self.errors = 0
         self.naks = 0
+        self.oom = 0
         self.dec = link.Decoder()
         self.steps = self.gen()
 
     def frame(self, ftype, payload, expect):
+        self.sent += 1
         self.seq = (self.seq + 1) % link.SEQ_MOD
         self.pending = (self.seq, expect)
         return link.encode(ftype, self.seq, payload)
 
     def gen(self):
-        f = open(LIB, "rb")
-        blob = f.read()
-        f.close()
-        total, sha = len(blob), hashlib.sha256(blob).digest()
+        f = open(LIB, "rb")  # streamed, as a host sends it: the harness holds no library either
+        h = hashlib.sha256()
+        total = 0
+        while True:
+            b = f.read(1024)
+            if not b:
+                break
+            h.update(b)
+            total += len(b)
+        sha = h.digest()
+        h = b = None
         yield self.frame(link.INFO, b"", link.INFO | link.OK)
         yield self.frame(link.BEGIN, u32(total) + sha + bytes((link.BEGIN_RESTART,)), link.BEGIN | link.OK)
         off = 0
         while off < total:
-            part = blob[off:off + link.MAX_PAYLOAD - 4]
+            f.seek(off)
+            part = f.read(link.MAX_PAYLOAD - 4)
             yield self.frame(link.DATA, u32(off) + part, link.DATA | link.OK)
             off += len(part)
-        blob = part = None
+        f.close()
+        part = None
         gc.collect()
         yield self.frame(link.END, u32(total) + sha, link.END | link.OK)
         yield self.frame(link.CHECK, PROG.encode(), "accept")
@@ -123,13 +137,16 @@ class Script:
             want = self.pending[1]
             if item.ftype == link.ERR:
                 self.errors += 1
-            if want == "any":
+                if b"out of memory" in item.payload:
+                    self.oom += 1
+            if want == "any" or (not STRICT and item.ftype == link.ERR):
                 pass
             elif want == "accept":
-                assert item.ftype == link.CHECK | link.OK and b'"verdict": "accept"' in item.payload, item.payload
+                assert item.ftype == link.CHECK | link.OK and b'"verdict": "accept"' in item.payload, (
+                    self.sent, item.payload)
             elif want is not None:
-                assert item.ftype == want, (item, item.payload[:200])
-            self.got.append(item.ftype)
+                assert item.ftype == want, (self.sent, item, item.payload[:200])
+            self.got = [self.got[-1] if self.got else None, item.ftype]  # the last two (bounded)
             self.pending = None
 
 
@@ -138,8 +155,10 @@ class Line:
 
     def __init__(self, script):
         self.s = script
-        self.buf = b""
         self.frames = 0
+        self.failed = None
+        self.live_max = 0
+        self.live_500 = 0
 
     def wait(self, ms):
         return True
@@ -148,10 +167,21 @@ class Line:
         if self.s.pending is not None and self.s.pending[1] is not None:
             raise AssertionError("no answer to request %r" % (self.s.pending,))
         self.s.pending = None
-        for wire in self.s.steps:
-            self.frames += 1
-            return wire
-        return b""
+        try:
+            wire = next(self.s.steps)
+        except StopIteration:
+            return b""
+        except MemoryError:  # the harness's own failure, never the pump's: reported, not retried
+            self.failed = "the test harness ran out of heap at frame %d" % self.frames
+            return b""
+        self.frames += 1
+        if self.frames % 250 == 0:  # the live heap after a collection: must not grow with the fuzz
+            gc.collect()
+            a = gc.mem_alloc()
+            self.live_max = max(self.live_max, a)
+            if self.frames == 500:
+                self.live_500 = a
+        return wire
 
     def write(self, data):
         self.s.answer(data)
@@ -162,7 +192,10 @@ line = Line(script)
 t0 = time.ticks_ms()
 rc = pumpmain.main(["pumpmain", "--state", STATE, "--trust", TRUST, "--id", "heap"], line)
 ms = time.ticks_diff(time.ticks_ms(), t0)
+assert line.failed is None, line.failed
 assert rc == 0, rc
-assert script.got[-2:] == [link.INFO | link.OK, link.CHECK | link.OK], script.got[-2:]
-print("OK heap_pump frames=%d answers=%d errors=%d naks=%d us_per_frame=%d"
-      % (line.frames, script.answers, script.errors, script.naks, ms * 1000 // max(1, line.frames)))
+if STRICT:
+    assert script.got[-2:] == [link.INFO | link.OK, link.CHECK | link.OK], script.got[-2:]
+print("OK heap_pump frames=%d answers=%d errors=%d out_of_memory=%d naks=%d us_per_frame=%d live_at_500=%d live_max=%d"
+      % (line.frames, script.answers, script.errors, script.oom, script.naks, ms * 1000 // max(1, line.frames),
+         line.live_500, line.live_max))
