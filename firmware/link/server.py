@@ -156,6 +156,7 @@ class PumpServer:
                 fields["have"] = have
         except MemoryError:  # no room to format a message: the one formatted at start-up
             rtype, fields = link.ERR, self.oom
+            key = None  # not cached: a resend runs again (a CHECK that ran out was not logged)
         except Exception as e:  # never let a request crash the pump's link
             rtype, fields = link.ERR, {"code": PumpError.code, "message": ("internal error: %r" % e)[:200]}
         try:  # CHECK answers with the result text itself, the others with fields
@@ -166,7 +167,7 @@ class PumpServer:
             payload = logrec.encode_fields({"code": LINK_TOO_LARGE, "message": "response too large for one frame"})
             rtype = link.ERR
         resp = link.encode(rtype, frame.seq, payload)
-        if frame.ftype in _MUTATING:
+        if frame.ftype in _MUTATING and key is not None:
             self.last = (key, resp)
         return resp
 
