@@ -270,6 +270,8 @@ def _qs(s):
     return "".join(out)
 
 
+quote_json = _qs  # a JSON string literal (firmware/check/batch.py writes results with it)
+
 QUOTE_MAX = 32  # characters of a value the user typed, quoted back in a message
 
 

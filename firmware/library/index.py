@@ -118,7 +118,7 @@ class Indexer:
                 raise self.error
             lib = self.dec.finish(len(self.carry))
             self.carry = b""
-            self.done = LibraryIndex(lib["library_name"], lib["rules_sha256"], version, bytes(self.entries),
+            self.done = LibraryIndex(lib["library_name"], lib["rules_sha256"], version, self.entries,
                                      self.first, self.count, self.read)
             self.entries = None
         return self.done

@@ -36,6 +36,8 @@ def crc32(data):
 
 
 def cobs_encode(data):
+    if not isinstance(data, (bytes, bytearray)):
+        data = bytes(data)
     out = bytearray()
     n = len(data)
     i = 0
@@ -43,9 +45,9 @@ def cobs_encode(data):
         lim = i + 254
         if lim > n:
             lim = n
-        j = i
-        while j < lim and data[j] != 0:
-            j += 1
+        j = data.find(b"\x00", i, lim)  # in C on both engines (was a loop per byte)
+        if j < 0:
+            j = lim
         out.append(j - i + 1)
         out += data[i:j]
         if j == n:
