@@ -103,9 +103,11 @@ class Indexer:
         h, _, k = self.pending
         e = self.entries
         e.extend(bytes(ENTRY))
-        if k * ENTRY < len(e) - ENTRY:  # insert in hash order: shift the tail up one entry
-            e[(k + 1) * ENTRY:] = e[k * ENTRY:len(e) - ENTRY]
-        e[k * ENTRY:(k + 1) * ENTRY] = pack_u32(h) + pack_u32(at) + pack_u32(length) + pack_u32(crc)
+        m = memoryview(e)  # released before the next extend (CPython refuses to resize an exported buffer)
+        if k * ENTRY < len(e) - ENTRY:  # insert in hash order: shift the tail up one entry, in place
+            m[(k + 1) * ENTRY:] = m[k * ENTRY:len(e) - ENTRY]
+        m[k * ENTRY:(k + 1) * ENTRY] = pack_u32(h) + pack_u32(at) + pack_u32(length) + pack_u32(crc)
+        m = None
         if self.first is None:
             self.first = at
         self.count += 1
