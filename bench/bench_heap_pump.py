@@ -3,7 +3,7 @@ one, side by side: boot, push and install a 64 KiB library, check, then
 10,000 fuzzed frames (tests/mpy/heap_pump.py; the test is
 tests/test_heap_pump.py with 2,000 frames, 10,000 with DRUGLIB_SLOW_TESTS=1).
 
-    .venv/bin/python bench/bench_heap_pump.py [--tiny] [--heap 336K] [--frames 10000]
+    .venv/bin/python bench/bench_heap_pump.py [--tiny] [--heap 352K] [--frames 10000]
 
 Prints, per heap, the frames, the answers, how many were "out of memory",
 the time per frame and the live heap after a collection (at frame 500 and

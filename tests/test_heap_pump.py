@@ -26,10 +26,10 @@ SCRIPT = os.path.join(ROOT, "tests", "mpy", "heap_pump.py")
 FUZZ = 10000 if os.environ.get("DRUGLIB_SLOW_TESTS") else 2000
 # Not the goal's 192 KiB: on the 64-bit unix port the imported firmware
 # modules alone take about 216 KiB of heap (frozen on a board, they stay in
-# flash). 336 KiB is the smallest 16 KiB step this scenario passes in
+# flash). 352 KiB is the smallest 16 KiB step this scenario passes in
 # (measured 2026-12-02, docs/board.md "Heap"); the pump's own working heap
 # over its modules is about 40-50 KiB.
-HEAP = os.environ.get("DRUGLIB_HEAP_PUMP", "336K")
+HEAP = os.environ.get("DRUGLIB_HEAP_PUMP", "352K")
 
 
 def stage_frozen(out):
