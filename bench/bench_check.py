@@ -1,7 +1,11 @@
 """Checker throughput, CPython in-process vs the MicroPython unix port, on the
 programmings reviewers wrote from the monograph (tests/data/independent-cases.jsonl,
 in the repository, so the benchmark runs on a fresh clone), measured side by
-side in one run.
+side in one run; then one programming through the pump's whole CHECK path
+(PumpServer.feed of a CHECK frame -> its answer bytes, logged; issue 11 item
+4) under the MicroPython unix port, for libraries of 1, 50 and 500 drugs and
+4, 64 and 256 KiB (bench/pump_heap.py), with the bytes one CHECK allocates;
+ratio largest / smallest (flat in the number of drugs: the library index).
 
     .venv/bin/python bench/bench_check.py [--tiny]
 
@@ -63,7 +67,26 @@ def main(argv):
     print("  CPython in-process      %.3f ms" % c)
     print("  MicroPython unix port   %.3f ms (start-up of %.0f ms subtracted)" % (m, statistics.median(startup) * 1e3))
     print("ratio MicroPython / CPython check %.2f" % (m / c))
+    check_path(tiny)
     return 0
+
+
+def check_path(tiny):
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from pump_heap import plan, pump_run
+
+    rows = [(label, pump_run(drugs, size, checks=5 if tiny else 200)) for label, drugs, size in plan(tiny)]
+    print("one CHECK through PumpServer.feed (frame in -> answer out, logged), MicroPython unix port:")
+    print("%12s %6s %10s %12s %12s %14s" % ("library", "drugs", "bytes", "median", "max", "allocated"))
+    for label, r in rows:
+        print("%12s %6d %10d %9d us %9d us %12d B" % (label, r["drugs"], r["library_bytes"], r["check_us"],
+                                                     r["check_us_max"], r["check_alloc"]))
+    by = dict(rows)
+    pairs = [("4 drugs", "1 drug")] if tiny else [("500 drugs", "1 drug"), ("256 KiB", "4 KiB")]
+    for big, small in pairs:
+        print("ratio pump CHECK path %s / %s: time %.2f, allocated %.2f"
+              % (big, small, by[big]["check_us"] / max(1, by[small]["check_us"]),
+                 by[big]["check_alloc"] / max(1, by[small]["check_alloc"])))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ package("firmware", base_path="..", files=[
     "library/__init__.py",
     "library/container.py",
     "library/body.py",
+    "library/index.py",  # the library index the pump checks through (issue 11 item 4)
     # release/: SHA-512, Ed25519, trust store, two-person release verification
     "release/__init__.py",
     "release/sha512.py",
@@ -70,6 +71,7 @@ package("firmware", base_path="..", files=[
     "link/__init__.py",
     "link/frames.py",
     "link/server.py",
+    "link/answers.py",  # a CHECK answer in one frame, built before its log (issue 11 item 5)
     # shell: the pump and its entry points
     "pump.py",
     "pumpmain.py",

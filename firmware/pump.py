@@ -11,9 +11,10 @@ from firmware.check.checker import check as check_parsed
 from firmware.errors import PumpError, SelfTestError
 from firmware.store import logrec
 from firmware.store.eventlog import EventLog
+from firmware.library import container
 from firmware.library.container import HEADER_LEN
-from firmware.library.body import decode, decode_body
-from firmware.store.slots import PumpStore
+from firmware.library.index import Indexer
+from firmware.store.slots import SLOTS, PumpStore
 from firmware.therapy.device import TherapyDevice
 
 
@@ -22,7 +23,9 @@ class Pump:
         self.trust = trust
         self.log = EventLog(storage, log_max_bytes)
         self.store = PumpStore(storage, self.log)
-        self.lib = None
+        self.store.indexer = self._indexer
+        self.lib = None  # the active library's index (firmware/library/index.py), or None
+        self.lib_rec = None  # the Commit self.lib indexes
         self.fault = None
         self.therapy = TherapyDevice(storage, self.log)
 
@@ -37,34 +40,60 @@ class Pump:
         and, when it changes the state, saved (firmware/therapy/device.py)."""
         return self.therapy.act(text, self.lib, key)
 
+    def _indexer(self, name):
+        """A library index fed while slot `name` is hashed; it reads the drug a
+        check needs from that slot (issue 11 item 4: no decoded copy in RAM)."""
+        st = self.store.st
+
+        def read(at, n):
+            return st.read(name, HEADER_LEN + at, n)
+
+        return Indexer(read)
+
     def _load_active(self):
-        """Decode the active library; a library that no longer decodes is no library."""
-        self.lib = None
-        if self.store.active is None:
+        """Index the active library; a library that no longer decodes is no library.
+
+        The index was built while boot or install hashed the slot
+        (store.scanned): the body is read once (issue 11 item 4)."""
+        active = self.store.active
+        if active is None:
+            self.lib = None
             self.fault = self.store.fault
             return
+        if self.lib is not None and self.lib_rec is active:
+            return  # unchanged (an install refused, or "same")
+        self.lib = None
+        scanned = self.store.scanned
         try:
-            self.lib = decode(self.store.library_bytes())[1]
+            if scanned is not None and scanned[0] is active:
+                sink = scanned[1]
+            else:  # not indexed as it was read (a store booted without the shell): read it now
+                sink = self._indexer(SLOTS[active.slot])
+                read = self.store.library_reader()
+                container.scan(read, self.store.chunk, sink.feed)
+            self.lib = sink.finish(active.version)
+            self.lib_rec = active
             self.fault = None
         except PumpError as e:
             self.fault = SelfTestError.code
             self.store.active = None
             self.log.selftest_failed(SelfTestError.code, "active library does not decode: %s" % e.message)
+        self.store.scanned = None
 
     def install(self, source):
         """Install a released library (bytes or read(n)); raises the device error, logged.
 
         Verified before the commit, as stored in the inactive slot: release
         (signatures, anti-rollback), then the body must decode with THIS
-        firmware. A signed library this firmware cannot use (built for another
-        format, or broken) is refused and the old library stays active."""
+        firmware (the index built while the slot was hashed: one read, issue
+        11 item 4). A signed library this firmware cannot use (built for
+        another format, or broken) is refused and the old library stays active."""
         trust = self.trust
         store = self.store
 
         def verify(c, installed):
             result = release.verify_release(c, trust, installed)
-            body = store.st.read(c.stored_as, HEADER_LEN, c.header.body_len)
-            decode_body(body)  # LibraryFormatError (LIB_MALFORMED) if unusable
+            c.index.finish(c.header.library_version)  # LibraryFormatError (LIB_MALFORMED) if unusable
             return result
 
         try:
@@ -94,11 +123,13 @@ class Pump:
             self.fault = SelfTestError.code
             raise
 
-    def check(self, text):
+    def check(self, text, answer=None):
         """One programming (JSON text) -> its result, logged with verdict and codes.
 
         The text is parsed once (issue 7): the checker, the log's drug name and
-        the override record all read the same parsed programming."""
+        the override record all read the same parsed programming. `answer(result)`,
+        if given, runs before the log: the link builds its answer there, so a
+        MemoryError leaves the check unanswered AND unlogged (issue 11 item 5)."""
         obj, bad = _parsed(text)
         if self.lib is None:
             f = Findings()
@@ -110,6 +141,10 @@ class Pump:
             result = _verdict(f, [])
         else:
             result = check_parsed(self.lib, obj)
+            if self.lib.damaged is not None:
+                result = self._damaged()
+        if answer is not None:
+            answer(result)
         codes = [c for c, s, m in result.findings]
         drug = _drug_of(obj)
         try:
@@ -125,6 +160,20 @@ class Pump:
         if overridden:
             self.log.override(overridden, [_reason_of(obj)])
         return result
+
+    def _damaged(self):
+        """A drug's stored records no longer match what was verified (flash
+        rot after boot; firmware/library/index.py): the pump stops checking
+        with that library, as a failed self-test does (issue 11 item 4;
+        DESIGN.md principle 3), and this programming is refused."""
+        why = self.lib.damaged
+        self.lib = None
+        self.store.active = None
+        self.fault = self.store.fault = SelfTestError.code
+        self.log.selftest_failed(SelfTestError.code, "stored library changed: %s" % why)
+        f = Findings()
+        f.add("NO_LIBRARY", self.fault)
+        return _verdict(f, [])
 
     def check_text(self, text):
         return [result_json(self.check(t)) for t in split_requests(text)]

@@ -5,7 +5,9 @@
 # Raw protocol bytes in on stdin, out on stdout (`druglib pumpsim` wires them
 # to a pseudo-terminal); human-readable status on stderr, starting with one
 # line "READY pump_id=... state=... version=..." once the pump has booted.
-# Exits 0 at end of input; 3 if the trust store or storage cannot be used.
+# Exits 0 at end of input; 3 if the trust store or storage cannot be used, or
+# the heap cannot hold the booted pump (docs/board.md, "Out of memory").
+import gc
 import sys
 
 import select
@@ -13,6 +15,7 @@ import select
 from firmware.release import trust
 from firmware.errors import PumpError
 from firmware.pump import Pump
+from firmware.link import frames as link
 from firmware.link.server import PumpServer
 from firmware.store.storage import FileStorage
 
@@ -115,17 +118,32 @@ class _Line:
 
 
 def serve(server, line):
+    # Issue 11 item 5: the loop never ends on a MemoryError. A request that
+    # ran out of heap inside the server is answered ERR there (PumpServer.feed);
+    # one lost before it was even read (in the line or the frame decoder) is
+    # answered with a NAK framed at start-up, so the host resends it.
+    nak = link.encode(link.NAK, 0, b"memory")
     last = _ticks_ms()
     while True:
         if not line.wait(POLL_MS):
             if server.dec.pending() and _elapsed(last) > IDLE_MS:
                 server.idle()
             continue
-        data = line.read()
+        try:
+            data = line.read()
+        except MemoryError:
+            gc.collect()
+            continue
         if not data:
             return 0
         last = _ticks_ms()
-        out = server.feed(data)
+        try:
+            out = server.feed(data)
+        except MemoryError:
+            data = out = None
+            gc.collect()
+            server.idle()  # the unfinished frame is gone with it
+            out = nak
         if out:
             line.write(out)
 
@@ -146,6 +164,16 @@ def main(argv, line=None):
         server = PumpServer(pump, pump_id)
     except PumpError as e:
         _err("FAULT %s: %s" % (e.code, e.message))
+        return 3
+    except MemoryError:
+        # Issue 11 item 5, the documented fail-safe state (docs/board.md,
+        # "Out of memory"): no READY line, no answer on the line, nothing
+        # installed or checked; storage is as after a power cut at that
+        # point, which every write already survives (docs/storage.md).
+        pump = server = None
+        gc.collect()
+        _err("FAULT %s: out of memory at boot; the pump does not serve and refuses every programming"
+             % PumpError.code)
         return 3
     _err("READY pump_id=%s state=%s version=%d code=%s" % (pump_id, report["state"], report["version"],
                                                           report["code"] or "-"))

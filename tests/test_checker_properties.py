@@ -254,3 +254,17 @@ def test_even_with_every_soft_stop_overridden_no_child_gets_1_5_times_the_estima
     if r.verdict == "accept":
         d = _delivered(req) / value
         assert _within(d, HARD_OVER * PREP, weight) and d ** 3 != (HARD_OVER * PREP * K_M2) ** 3 * weight ** 2
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(["accept", "confirm", "reject"]),
+       st.lists(st.tuples(st.text(max_size=20), st.sampled_from(["hard", "soft", "advisory"]),
+                          st.text(max_size=120)), max_size=5))
+def test_the_written_out_result_line_is_the_generic_writers_text(verdict, findings):
+    # issue 11 item 4: result_json writes the line directly (the CHECK path's
+    # time); it must be byte for byte what jsontext.dumps gives
+    from firmware.check.batch import result_json, result_json_dumps
+    from firmware.check.verdict import Result
+
+    r = Result(verdict, findings)
+    assert result_json(r) == result_json_dumps(r)

@@ -3,6 +3,7 @@ round trip, garbage never crashes the decoder nor yields a frame with a bad
 CRC, resynchronisation after garbage, bounded memory."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from cobs import cobs
 
 from firmware.link import frames as link
 
@@ -20,6 +21,53 @@ def test_cobs_round_trip_and_no_zero_bytes(data):
     assert 0 not in enc
     assert len(enc) <= len(data) + len(data) // 254 + 1
     assert link.cobs_decode(enc) == data
+
+
+# Issue 11 item 6: a zero right after a run of exactly 254 x k non-zero bytes
+# was dropped by the encoder. Every multiple of 254, with the zero, with
+# bytes around it, checked byte for byte against the PyPI `cobs` package
+# (a test-only reference; tests/mpy/mpy_link.py runs the same property
+# under MicroPython against a textbook encoder).
+runs = st.tuples(st.integers(1, 12), st.binary(max_size=300).map(lambda b: b.replace(b"\x00", b"")),
+                 st.binary(max_size=300), st.integers(1, 3), st.integers(0, 255))
+
+
+@settings(max_examples=200)
+@given(runs)
+def test_a_zero_after_254_times_k_non_zero_bytes_survives(r):
+    k, prefix, suffix, zeros, fill = r
+    data = prefix + bytes([fill or 1]) * (254 * k - len(prefix) % 254) + b"\x00" * zeros + suffix
+    enc = link.cobs_encode(data)
+    assert enc == cobs.encode(data)
+    assert 0 not in enc and link.cobs_decode(enc) == data
+
+
+def test_every_multiple_of_254_up_to_a_frame():
+    for k in range(1, link.MAX_ENCODED // 254 + 2):
+        for tail in (b"", b"\x00", b"\x00\x00", b"\x00\x07", b"\x07"):
+            data = b"\x5a" * (254 * k) + tail
+            assert link.cobs_encode(data) == cobs.encode(data), (k, tail)
+            assert link.cobs_decode(link.cobs_encode(data)) == data, (k, tail)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=3000))
+def test_encoder_agrees_with_the_cobs_package_on_every_input(data):
+    assert link.cobs_encode(data) == cobs.encode(data)
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.binary(max_size=1200),
+                 st.binary(max_size=1200).map(lambda b: cobs.encode(b)),
+                 st.binary(min_size=1, max_size=1200).map(lambda b: cobs.encode(b)[:-1])))
+def test_decoder_agrees_with_the_cobs_package_on_every_input(enc):
+    """Valid encodings decode to the same bytes; what the reference refuses
+    (a zero inside, a code past the end) our decoder refuses (None)."""
+    try:
+        want = cobs.decode(enc)
+    except cobs.DecodeError:
+        want = None
+    assert link.cobs_decode(enc) == want
 
 
 @given(frames)

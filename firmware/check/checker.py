@@ -13,6 +13,7 @@
 from firmware.check.bag import check_administration
 from firmware.check.dose import check_dose
 from firmware.jsontext import quote
+from firmware.library.index import drug_named
 from firmware.check.patient import check_patient
 from firmware.check.regimen import advisories, check_regimen
 from firmware.check.request import Reader
@@ -45,11 +46,9 @@ def _check(lib, req, f):
         f.add("FIELD_UNKNOWN", quote(k))
     if name is None:
         return [], None
-    drug = None
-    for d in lib["drugs"]:
-        if d["name"] == name:
-            drug = d  # names are unique: the decoder refuses a second one
-            break
+    # the stored library through its index on the pump, a decoded dict on the
+    # host (issue 11 item 4); names are unique: the decoder refuses a second one
+    drug = drug_named(lib, name)
     if drug is None:
         f.add("UNKNOWN_DRUG", quote(name))
         return [], None

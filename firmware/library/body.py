@@ -5,6 +5,8 @@
 # anything malformed raises LibraryFormatError, the one documented error for
 # bad library bytes. decode() returns plain dicts in the same shape as the
 # host compiler's model (docs/rules.md), integers and strings only.
+import binascii
+
 from firmware.bigendian import u16, u32
 from firmware.library.container import ROLE_NAMES, parse  # noqa: F401 (ROLE_NAMES re-exported)
 from firmware.errors import LibraryFormatError
@@ -114,97 +116,167 @@ def _range4(r, what, max_cycle, max_day):
     return cf, ct, df, dt
 
 
-def decode_body(body):
-    """Body bytes -> library dict. Raises LibraryFormatError."""
-    lib = None
-    drug = None
-    ind = None
-    i = 0
-    n = len(body)
-    while i < n:
-        if i + 3 > n:
-            _fail("record header truncated at offset %d" % i)
-        tag = body[i]
-        ln = u16(body, i + 1)
-        if i + 3 + ln > n:
-            _fail("record at offset %d overruns the body" % i)
-        r = _Reader(body[i + 3:i + 3 + ln], "tag 0x%02x at offset %d" % (tag, i))
-        i += 3 + ln
+MAX_RECORD = 255  # no record of format v1 is longer than 97 value bytes (docs/format.md)
+MAX_DRUG_BYTES = 16384  # one drug's records, bounded so a check decodes it in bounded heap (issue 11 item 4)
+
+
+class BodyDecoder:
+    """The body's records one at a time, checked as they come (issue 11 item 4:
+    a library is streamed once at install, never held whole).
+
+    keep=True collects every drug into lib["drugs"] (decode_body); keep=False
+    keeps only the drug being read: on_drug(name, offset) is told of each drug
+    as it starts, and finds a second drug of the same name (issue 8);
+    on_drug_end(drug, offset, length, crc32) once it is complete and checked."""
+
+    def __init__(self, keep=True, drug_only=False):
+        self.keep = keep
+        self.lib = {"library_name": "", "rules_sha256": b"", "drugs": []} if drug_only else None
+        self.drug = None
+        self.ind = None
+        self.drug_at = 0
+        self.on_drug = None
+        self.on_drug_end = None
+        self.end_at = 0
+        self.crc = 0
+
+    def feed(self, body, base=0):
+        """Every whole record of `body` (bytes at body offset `base`); returns
+        the length consumed (the start of an unfinished record, if any)."""
+        i = 0
+        n = len(body)
+        while n - i >= 3:
+            ln = u16(body, i + 1)
+            if ln > MAX_RECORD:
+                _fail("record at offset %d is %d bytes, longer than any record (%d)" % (base + i, ln, MAX_RECORD))
+            if i + 3 + ln > n:
+                break
+            tag = body[i]
+            self.record(tag, body[i + 3:i + 3 + ln], base + i)
+            if self.on_drug_end is not None:  # CRC-32 of the drug's records as stored
+                self.crc = binascii.crc32(body[i:i + 3 + ln], 0 if tag == T_DRUG else self.crc)
+            i += 3 + ln
+        return i
+
+    def record(self, tag, value, at):
+        lib, drug = self.lib, self.drug
+        r = _Reader(value, "tag 0x%02x at offset %d" % (tag, at))
+        self.end_at = at + 3 + len(value)
         if lib is None:
             if tag != T_LIBRARY:
                 _fail("body must start with the library record")
-            lib = {"library_name": r.name(), "rules_sha256": r.raw(32), "drugs": []}
+            self.lib = {"library_name": r.name(), "rules_sha256": r.raw(32), "drugs": []}
             r.end()
-            continue
+            return
         if tag == T_LIBRARY:
             _fail("second library record")
         if tag == T_DRUG:
             if drug is not None:
-                _finish_drug(drug)
-            drug = {"name": r.name(), "limits": {}, "doses": {}, "restart_dose": None,
-                    "admin": [], "indications": []}
-            ind = None
+                self._end_drug(at)
+            drug = self.drug = {"name": r.name(), "limits": {}, "doses": {}, "restart_dose": None,
+                                "admin": [], "indications": []}
+            self.drug_at = at
+            self.ind = None
             r.end()
-            for other in lib["drugs"]:
-                # a second drug of the same name would make the checker use one
-                # of the two silently (issue 8): refuse the library
-                if other["name"] == drug["name"]:
-                    _fail("drug %s given twice" % drug["name"])
-            lib["drugs"].append(drug)
-            continue
+            if self.keep:
+                for other in lib["drugs"]:
+                    # a second drug of the same name would make the checker use one
+                    # of the two silently (issue 8): refuse the library
+                    if other["name"] == drug["name"]:
+                        _fail("drug %s given twice" % drug["name"])
+                lib["drugs"].append(drug)
+            elif self.on_drug is not None:
+                self.on_drug(drug["name"], at)
+            return
         if drug is None:
             _fail("record 0x%02x before any drug record" % tag)
-        if tag == T_LIMIT:
-            key = _enum(LIMIT_BY_ID, r.u8(), "limit key")
-            if key in drug["limits"]:
-                _fail("limit %s given twice" % key)
-            drug["limits"][key] = r.i32()
-        elif tag == T_DOSE:
-            level = _enum(LEVELS, r.u8(), "dose level")
-            if level in drug["doses"]:
-                _fail("dose level %s given twice" % level)
-            drug["doses"][level] = {"fixed_ng_day": r.u32(), "bsa_ng_m2_day": r.u32(),
-                                    "bsa_cap_ng_day": r.u32()}
-        elif tag == T_RESTART:
-            if drug["restart_dose"] is not None:
-                _fail("restart dose given twice")
-            drug["restart_dose"] = _enum(LEVELS, r.u8(), "restart dose level")
-        elif tag == T_ADMIN:
-            a = {"duration_h": r.u16(), "rate_ul_h": r.u32(), "vtbi_ul": r.u32(),
-                 "preservative": _enum(REQUIRE, r.u8(), "preservative"),
-                 "filter": _enum(REQUIRE, r.u8(), "filter")}
-            if a["duration_h"] == 0 or a["duration_h"] % 24 or a["rate_ul_h"] == 0:
-                _fail("administration option with duration %d h, rate %d uL/h" % (a["duration_h"], a["rate_ul_h"]))
-            if a["vtbi_ul"] != a["rate_ul_h"] * a["duration_h"]:
-                _fail("administration option %d h: volume is not rate x duration" % a["duration_h"])
-            for b in drug["admin"]:
-                if b["duration_h"] == a["duration_h"]:
-                    _fail("administration option %d h given twice" % a["duration_h"])
-            drug["admin"].append(a)
-        elif tag == T_INDICATION:
-            name = r.name()
-            mc = r.u8()
-            if mc < 1:
-                _fail("indication %s with no cycles" % name)
-            for o in drug["indications"]:
-                if o["name"] == name:
-                    _fail("indication %s given twice" % name)
-            ind = {"name": name, "max_cycles": mc, "phases": [], "schedule": [],
-                   "hospitalization": [], "premedication": []}
-            drug["indications"].append(ind)
-        elif tag in (T_PHASE, T_SCHEDULE, T_HOSP, T_PREMED):
-            if ind is None:
-                _fail("record 0x%02x before any indication record" % tag)
-            _indication_record(tag, r, ind)
-        else:
-            _fail("unknown record tag 0x%02x" % tag)
+        if at + 3 + len(value) - self.drug_at > MAX_DRUG_BYTES:
+            _fail("drug %s: its records pass %d bytes" % (drug["name"], MAX_DRUG_BYTES))
+        _drug_record(tag, r, drug, self)
         r.end()
-    if lib is None:
-        _fail("empty body")
-    if drug is None:
-        _fail("library has no drug")
-    _finish_drug(drug)
-    return lib
+
+    def _end_drug(self, at):
+        _finish_drug(self.drug)
+        if self.on_drug_end is not None:
+            self.on_drug_end(self.drug, self.drug_at, at - self.drug_at, self.crc & 0xFFFFFFFF)
+
+    def finish(self, rest=0):
+        """The end of the body; `rest` bytes of an unfinished record were left."""
+        if rest:
+            if rest < 3:
+                _fail("record header truncated at offset %d" % self.end_at)
+            _fail("record at offset %d overruns the body" % self.end_at)
+        if self.lib is None:
+            _fail("empty body")
+        if self.drug is None:
+            _fail("library has no drug")
+        self._end_drug(self.end_at)
+        return self.lib
+
+
+def decode_body(body):
+    """Body bytes -> library dict. Raises LibraryFormatError."""
+    d = BodyDecoder()
+    used = d.feed(body)
+    return d.finish(len(body) - used)
+
+
+def decode_drug(span, at=0):
+    """One drug's records (a span the library index names) -> its dict, checked
+    as decode_body checks it. Raises LibraryFormatError."""
+    if not span or span[0] != T_DRUG:
+        _fail("no drug record at offset %d" % at)
+    d = BodyDecoder(drug_only=True)
+    used = d.feed(span, at)
+    d.finish(len(span) - used)
+    return d.lib["drugs"][0]
+
+
+def _drug_record(tag, r, drug, state):
+    if tag == T_LIMIT:
+        key = _enum(LIMIT_BY_ID, r.u8(), "limit key")
+        if key in drug["limits"]:
+            _fail("limit %s given twice" % key)
+        drug["limits"][key] = r.i32()
+    elif tag == T_DOSE:
+        level = _enum(LEVELS, r.u8(), "dose level")
+        if level in drug["doses"]:
+            _fail("dose level %s given twice" % level)
+        drug["doses"][level] = {"fixed_ng_day": r.u32(), "bsa_ng_m2_day": r.u32(),
+                                "bsa_cap_ng_day": r.u32()}
+    elif tag == T_RESTART:
+        if drug["restart_dose"] is not None:
+            _fail("restart dose given twice")
+        drug["restart_dose"] = _enum(LEVELS, r.u8(), "restart dose level")
+    elif tag == T_ADMIN:
+        a = {"duration_h": r.u16(), "rate_ul_h": r.u32(), "vtbi_ul": r.u32(),
+             "preservative": _enum(REQUIRE, r.u8(), "preservative"),
+             "filter": _enum(REQUIRE, r.u8(), "filter")}
+        if a["duration_h"] == 0 or a["duration_h"] % 24 or a["rate_ul_h"] == 0:
+            _fail("administration option with duration %d h, rate %d uL/h" % (a["duration_h"], a["rate_ul_h"]))
+        if a["vtbi_ul"] != a["rate_ul_h"] * a["duration_h"]:
+            _fail("administration option %d h: volume is not rate x duration" % a["duration_h"])
+        for b in drug["admin"]:
+            if b["duration_h"] == a["duration_h"]:
+                _fail("administration option %d h given twice" % a["duration_h"])
+        drug["admin"].append(a)
+    elif tag == T_INDICATION:
+        name = r.name()
+        mc = r.u8()
+        if mc < 1:
+            _fail("indication %s with no cycles" % name)
+        for o in drug["indications"]:
+            if o["name"] == name:
+                _fail("indication %s given twice" % name)
+        state.ind = {"name": name, "max_cycles": mc, "phases": [], "schedule": [],
+                     "hospitalization": [], "premedication": []}
+        drug["indications"].append(state.ind)
+    elif tag in (T_PHASE, T_SCHEDULE, T_HOSP, T_PREMED):
+        if state.ind is None:
+            _fail("record 0x%02x before any indication record" % tag)
+        _indication_record(tag, r, state.ind)
+    else:
+        _fail("unknown record tag 0x%02x" % tag)
 
 
 def _indication_record(tag, r, ind):

@@ -115,12 +115,14 @@ def parse(blob):
     return Container(header, body, sigs, hashlib.sha256(bytes(blob[:end])).digest())
 
 
-def scan(read, chunk=512):
+def scan(read, chunk=512, body_sink=None):
     """Frame a library from a reader `read(n) -> bytes` in bounded chunks.
 
     Hashes the body as it streams, keeping at most `chunk` bytes of it; returns
     a Container whose body is None. Used by install, where the library may be
-    larger than the heap should hold.
+    larger than the heap should hold. `body_sink(part)`, if given, sees every
+    body chunk as it streams (the library index, issue 11 item 4: the body is
+    read once).
     """
     raw = read(HEADER_LEN)
     header = parse_header(raw)
@@ -133,6 +135,8 @@ def scan(read, chunk=512):
             raise LibraryFormatError("library truncated inside its body")
         body_hash.update(part)
         signed_hash.update(part)
+        if body_sink is not None:
+            body_sink(part)
         left -= len(part)
     count = read(1)
     if not count:

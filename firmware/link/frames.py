@@ -36,6 +36,8 @@ def crc32(data):
 
 
 def cobs_encode(data):
+    if not isinstance(data, (bytes, bytearray)):
+        data = bytes(data)
     out = bytearray()
     n = len(data)
     i = 0
@@ -43,17 +45,21 @@ def cobs_encode(data):
         lim = i + 254
         if lim > n:
             lim = n
-        j = i
-        while j < lim and data[j] != 0:
-            j += 1
+        j = data.find(b"\x00", i, lim)  # in C on both engines (was a loop per byte)
+        if j < 0:
+            j = lim
         out.append(j - i + 1)
         out += data[i:j]
         if j == n:
             break
-        if data[j] == 0:
-            i = j + 1
-        else:  # 254 non-zero bytes: code 0xFF, no zero implied
+        if j - i == 254:
+            # 254 non-zero bytes: code 0xFF implies no zero, so the byte at j
+            # (zero or not) starts the next block. Issue 11 item 6: testing
+            # data[j] here dropped a zero that followed a run of exactly
+            # 254 x k non-zero bytes (0.8 % of random frames).
             i = j
+        else:  # stopped at a zero: the code implies it
+            i = j + 1
     return bytes(out)
 
 
@@ -124,40 +130,82 @@ def unpack(raw):
     return Frame(raw[0], u16(raw, 1), bytes(raw[HEAD_LEN:end]))
 
 
+def cobs_decode_into(src, n, dst):
+    """COBS-decode src[:n] into the bytearray dst (no allocation beyond slices
+    of memoryviews); the decoded length, or -1 if src[:n] is not a valid
+    COBS encoding or decodes to more than len(dst) bytes."""
+    i = 0
+    k = 0
+    room = len(dst)
+    while i < n:
+        code = src[i]
+        if code == 0:
+            return -1
+        end = i + code
+        if end > n or k + code - 1 > room:
+            return -1
+        dst[k:k + code - 1] = src[i + 1:end]
+        k += code - 1
+        i = end
+        if code < 0xFF and i < n:
+            if k >= room:
+                return -1
+            dst[k] = 0
+            k += 1
+    return k
+
+
 class Decoder:
     """Incremental: feed() any bytes, get back the frames (and faults) they
-    complete. Holds at most MAX_ENCODED bytes; never raises on input."""
+    complete. Holds at most MAX_ENCODED bytes; never raises on input.
+
+    Issue 11 item 5: both buffers (the encoded bytes of the frame being
+    received, and its decoded bytes) are allocated once, here, at their
+    largest size; receiving a frame allocates only its payload's bytes. Before,
+    the buffer grew byte run by byte run and a valid 1-2 KB frame could end
+    the pump with a MemoryError in a 208-248 KiB heap."""
 
     def __init__(self):
-        self.buf = bytearray()
+        self._enc = bytearray(MAX_ENCODED)
+        self._encv = memoryview(self._enc)
+        self._raw = bytearray(MAX_FRAME)
+        self._rawv = memoryview(self._raw)
+        self.n = 0  # encoded bytes of the unfinished frame
         self.discarding = False
         self.frames = 0
         self.faults = 0
 
+    @property
+    def buf(self):
+        """The encoded bytes of the unfinished frame (a view)."""
+        return self._encv[:self.n]
+
     def pending(self):
         """Bytes of an unfinished frame are waiting (for an inter-byte timeout)."""
-        return len(self.buf) > 0 or self.discarding
+        return self.n > 0 or self.discarding
 
     def reset(self):
         """Drop an unfinished frame (inter-byte timeout)."""
-        self.buf = bytearray()
+        self.n = 0
         self.discarding = False
 
     def feed(self, data):
         out = []
-        data = bytes(data)
+        if not isinstance(data, (bytes, bytearray)):
+            data = bytes(data)
+        view = memoryview(data)
         n = len(data)
         i = 0
         while i < n:
             z = data.find(b"\x00", i)
             end = n if z < 0 else z
             if not self.discarding:
-                room = MAX_ENCODED - len(self.buf)
-                if end - i > room:
-                    self.buf = bytearray()
+                if end - i > MAX_ENCODED - self.n:
+                    self.n = 0
                     self.discarding = True
-                else:
-                    self.buf += data[i:end]
+                elif end > i:
+                    self._encv[self.n:self.n + end - i] = view[i:end]
+                    self.n += end - i
             if z < 0:
                 break
             i = z + 1
@@ -166,18 +214,47 @@ class Decoder:
                 self.faults += 1
                 out.append(Fault(F_LONG, MAX_ENCODED))
                 continue
-            if not self.buf:
+            if not self.n:
                 continue  # idle delimiter
-            enc = bytes(self.buf)
-            self.buf = bytearray()
-            raw = cobs_decode(enc)
-            item = Fault(F_COBS, len(enc)) if raw is None else unpack(raw)
+            length = self.n
+            self.n = 0
+            k = cobs_decode_into(self._encv, length, self._rawv)
+            if k < 0:
+                # longer than any frame once decoded is a long frame, as before
+                item = Fault(F_LONG if k == -1 and _decodes_long(self._encv, length) else F_COBS, length)
+            else:
+                item = _unpack_view(self._rawv, k)
             if isinstance(item, Frame):
                 self.frames += 1
             else:
                 self.faults += 1
             out.append(item)
         return out
+
+
+def _decodes_long(src, n):
+    """src[:n] is valid COBS but decodes past MAX_FRAME (Fault F_LONG)."""
+    i = 0
+    k = 0
+    while i < n:
+        code = src[i]
+        if code == 0 or i + code > n:
+            return False
+        k += code - 1
+        i += code
+        if code < 0xFF and i < n:
+            k += 1
+    return k > MAX_FRAME
+
+
+def _unpack_view(raw, k):
+    """unpack() over the decoder's own buffer: allocates only the payload."""
+    if k < MIN_FRAME:
+        return Fault(F_SHORT, k)
+    end = k - CRC_LEN
+    if crc32(raw[:end]) != u32(raw, end):
+        return Fault(F_CRC, k)
+    return Frame(raw[0], u16(raw, 1), bytes(raw[HEAD_LEN:end]))
 
 
 # --- message types (docs/protocol.md, "Commands") ---

@@ -13,7 +13,7 @@ import hashlib
 
 from firmware.link import frames as link
 from firmware.store import logrec
-from firmware.check.batch import result_json
+from firmware.link.answers import Built as _Built, result_payload as _result_payload
 from firmware.jsontext import decode_utf8
 from firmware.errors import PumpError
 from firmware.store.eventlog import LOG as LOG_FILE
@@ -87,6 +87,8 @@ class PumpServer:
         self.nak_credit = 0
         self.xfer = None  # (total, sha256) of the transfer in progress
         self.have = 0
+        self.oom = logrec.encode_fields({"code": PumpError.code, "message": "out of memory"})
+        self.seq = 0
         self._load_transfer()
 
     # --- bytes in, bytes out ---
@@ -105,14 +107,32 @@ class PumpServer:
                     # Answering it made the pump talk to itself forever; the
                     # pump never speaks unasked (docs/protocol.md).
                     continue
-                out.append(self.handle(item))
+                try:
+                    out.append(self.handle(item))
+                except MemoryError:
+                    # issue 11 item 5: never out of memory, never silent. The
+                    # answer of a request that ran out of heap (wherever:
+                    # dispatch, encoding, the resend cache) is an error, its
+                    # payload formatted at start-up; the loop goes on.
+                    out.append(self.out_of_memory(item.seq))
             elif item.reason != link.F_SHORT:  # short fragments are line noise: no answer
                 nak = link.encode(link.NAK, 0, item.reason.encode())
                 if self.nak_credit >= len(nak):
                     self.nak_credit -= len(nak)
                     self.naks += 1
                     out.append(nak)
+        if len(out) == 1:
+            return out[0]  # the usual case: no joined copy (a CHECK's answer is built before its log)
         return b"".join(out)
+
+    def out_of_memory(self, seq):
+        """The ERR frame for a request that ran out of heap (issue 11 item 5):
+        its payload was formatted at start-up; b"" if even framing fails
+        (the host resends after its timeout)."""
+        try:
+            return link.encode(link.ERR, seq, self.oom)
+        except MemoryError:
+            return b""
 
     def idle(self):
         """Inter-byte timeout: forget an unfinished frame."""
@@ -123,15 +143,20 @@ class PumpServer:
         if self.last is not None and self.last[0] == key:
             return self.last[1]  # a retransmission: answer again, never apply twice
         self.key = key  # THERAPY: kept with the state it makes, so a resend after a reboot runs once
+        self.seq = frame.seq
         try:
             rtype, fields = self._dispatch(frame.ftype, frame.payload)
+            if isinstance(fields, _Built):  # a CHECK: its answer frame was built before its log
+                self.last = (key, fields.frame)
+                return fields.frame
         except PumpError as e:
             rtype, fields = link.ERR, {"code": e.code, "message": e.message[:200]}
             have = getattr(e, "have", None)
             if have is not None:
                 fields["have"] = have
-        except MemoryError:  # no room to format a message: a constant one
-            rtype, fields = link.ERR, {"code": PumpError.code, "message": "out of memory"}
+        except MemoryError:  # no room to format a message: the one formatted at start-up
+            rtype, fields = link.ERR, self.oom
+            key = None  # not cached: a resend runs again (a CHECK that ran out was not logged)
         except Exception as e:  # never let a request crash the pump's link
             rtype, fields = link.ERR, {"code": PumpError.code, "message": ("internal error: %r" % e)[:200]}
         try:  # CHECK answers with the result text itself, the others with fields
@@ -142,7 +167,7 @@ class PumpServer:
             payload = logrec.encode_fields({"code": LINK_TOO_LARGE, "message": "response too large for one frame"})
             rtype = link.ERR
         resp = link.encode(rtype, frame.seq, payload)
-        if frame.ftype in _MUTATING:
+        if frame.ftype in _MUTATING and key is not None:
             self.last = (key, resp)
         return resp
 
@@ -182,12 +207,23 @@ class PumpServer:
             # and log ~700 programmings (rolling the install records off the
             # event log) and then answer LINK_TOO_LARGE. JSON Lines text is
             # now one malformed programming: rejected, logged once.
-            result = self.pump.check(text)
-            payload = _result_payload(result)
-            if len(payload) > link.MAX_PAYLOAD:
+            # Issue 11 item 5: the answer frame is built BEFORE the check is
+            # logged; a MemoryError while building it leaves the check
+            # unlogged and answered ERR. Before, the verdict was logged and
+            # then answered "out of memory".
+            built = _Built()
+            seq = self.seq
+
+            def answer(result):
+                payload = _result_payload(result)
+                if len(payload) <= link.MAX_PAYLOAD:
+                    built.frame = link.encode(link.CHECK | link.OK, seq, payload)
+
+            result = self.pump.check(text, answer)
+            if built.frame is None:
                 raise LinkTooLargeError("the result of %d findings does not fit in one frame (verdict %s); "
                                         "the check is logged" % (len(result.findings), result.verdict))
-            return link.CHECK | link.OK, payload
+            return link.CHECK | link.OK, built
         if ftype == link.THERAPY:
             return link.THERAPY | link.OK, self.therapy(p)
         raise LinkRequestError("unknown request type 0x%02x" % ftype)
@@ -339,42 +375,3 @@ class PumpServer:
 def _empty(ftype, p):
     if len(p):
         raise LinkRequestError("%s takes no payload, got %d bytes" % (link.NAMES.get(ftype, ftype), len(p)))
-
-
-def _result_payload(result):
-    """A CHECK result as the UTF-8 JSON text of the check contract, in one frame.
-
-    A programming wrong in many ways has a result longer than a frame; before,
-    the pump checked and logged it but answered LINK_TOO_LARGE, so the host
-    never saw the verdict. The verdict, every finding's code and severity are
-    always sent whole; only if the text does not fit are the messages
-    shortened (ending in "..."; the full text of each code is in
-    docs/reason-codes.md). If even that cannot fit (hundreds of findings),
-    handle() answers LINK_TOO_LARGE; the check is in the event log."""
-    text = result_json(result).encode("utf-8")
-    if len(text) <= link.MAX_PAYLOAD:
-        return text
-    findings = result.findings
-    fixed = len(result_json(_Shown(result.verdict, [(c, s, "") for c, s, m in findings])).encode("utf-8"))
-    room = (link.MAX_PAYLOAD - fixed) // max(1, len(findings)) - 4
-    if room < 4:
-        return text  # too large whatever we do: LINK_TOO_LARGE
-    while room >= 4:
-        short = [(c, s, _clip(m, room)) for c, s, m in findings]
-        text = result_json(_Shown(result.verdict, short)).encode("utf-8")
-        if len(text) <= link.MAX_PAYLOAD:
-            return text
-        room -= 8  # escapes and multi-byte characters took more than counted
-    return text
-
-
-def _clip(message, n):
-    return message if len(message) <= n else message[:n - 3] + "..."
-
-
-class _Shown:
-    """A result as sent (the shape result_json reads)."""
-
-    def __init__(self, verdict, findings):
-        self.verdict = verdict
-        self.findings = findings

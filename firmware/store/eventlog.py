@@ -108,20 +108,28 @@ class EventLog:
         """Keep the newest records (about half the budget) behind a ROLLOFF
         marker carrying the chain anchor of the last record dropped."""
         target = self.max_bytes // 2 - room
-        bounds = []
-        self._walk(lambda r: bounds.append((r.offset, r.seq, r.chain)))
         size = self.size
-        cut = None
-        for i in range(1, len(bounds)):
-            if size - bounds[i][0] + 64 <= target:
-                cut = i
-                break
-        if cut is None:
-            cut = len(bounds)
-        _off, last_seq, last_chain = bounds[cut - 1]
+        # One pass keeping O(1) state (issue 11 items 4-5): before, every
+        # record's (offset, seq, chain) was listed first, about 100 KiB of heap
+        # for a full 32 KiB log on the unix port, so a CHECK that rolled the log
+        # off ran out of memory in a small heap. `cut` is the first record
+        # (not the first of all) whose tail fits the target; the marker takes
+        # the seq and chain of the record before it.
+        st = [0, None, None, None]  # records seen, (seq, chain) of the last one, the cut found
+
+        def visit(r):
+            if st[3] is None and st[0] >= 1 and size - r.offset + 64 <= target:
+                st[3] = (st[0], st[1], st[2], r.offset)
+            st[0] += 1
+            st[1], st[2] = r.seq, r.chain
+
+        self._walk(visit)
+        if st[3] is not None:
+            cut, last_seq, last_chain, start = st[3]
+        else:
+            cut, last_seq, last_chain, start = st[0], st[1], st[2], size
         marker = logrec.encode(logrec.ROLLOFF, last_seq, None,
                                logrec.encode_fields({"dropped": cut}), chain=last_chain)
-        start = bounds[cut][0] if cut < len(bounds) else size
         self._copy(NEW, start, size, marker)
         self._commit_new()
         self.size = len(marker) + size - start

@@ -53,6 +53,11 @@ class PumpStore:
         self.fault = NoLibraryError.code
         self.booted = False
         self.incoming = 0  # version of the library being received (for the log)
+        # issue 11 item 4: indexer(slot name) -> a sink fed the body while a slot
+        # is hashed (the shell's library index), so boot and install read it once;
+        # scanned = (Commit, sink) of the last slot so read that is (or became) active
+        self.indexer = None
+        self.scanned = None
 
     # --- boot (issue 4: pick the newest slot that verifies, repair, self-test) ---
     def boot(self):
@@ -81,7 +86,7 @@ class PumpStore:
             self.fault = StorageError.code if cur_bad else NoLibraryError.code
         else:
             self.counter = cur.counter
-            why = self._matches(cur)
+            why = self._matches(cur, True)
             if why is None and cur.version < cur.counter:
                 why = "active version %d is below the anti-rollback counter %d" % (cur.version, cur.counter)
             if why is None:
@@ -117,9 +122,10 @@ class PumpStore:
                     pass
         return floor
 
-    def _scan(self, name):
+    def _scan(self, name, sink=None):
         """Re-read a slot in bounded chunks: (Container, length, SHA-256 of the
-        file). Raises LibraryFormatError/DigestError/StorageError."""
+        file), the body also fed to `sink` (an indexer) if given. Raises
+        LibraryFormatError/DigestError/StorageError."""
         h = hashlib.sha256()
         n = [0]
         base = reader(self.st, name, self.chunk)
@@ -130,23 +136,28 @@ class PumpStore:
             n[0] += len(b)
             return b
 
-        c = container.scan(read, self.chunk)
+        c = container.scan(read, self.chunk, sink.feed if sink is not None else None)
+        c.index = sink
         return c, n[0], h.digest()
 
-    def _matches(self, rec):
+    def _matches(self, rec, index=False):
         """None if the slot `rec` names holds exactly the library it records,
-        else the reason it does not."""
+        else the reason it does not. index=True: feed the shell's indexer too
+        (self.scanned) as the slot is read (boot)."""
         name = SLOTS[rec.slot]
         if not self.st.exists(name):
             return "slot %d is empty" % rec.slot
+        sink = self.indexer(name) if index and self.indexer is not None else None
         try:
-            c, length, digest = self._scan(name)
+            c, length, digest = self._scan(name, sink)
         except PumpError as e:
             return "slot %d: %s" % (rec.slot, e.message)
         if length != rec.lib_len or digest != rec.lib_sha256:
             return "slot %d does not match its commit record" % rec.slot
         if c.header.library_version != rec.version:
             return "slot %d holds version %d, commit says %d" % (rec.slot, c.header.library_version, rec.version)
+        if sink is not None:
+            self.scanned = (rec, sink)
         return None
 
     # --- queries used by the checker and the shell ---
@@ -204,7 +215,8 @@ class PumpStore:
         try:
             self._receive(read, SLOTS[slot], installed)
             self.st.sync()
-            c, length, digest = self._scan(SLOTS[slot])  # verify it THERE, as stored
+            sink = self.indexer(SLOTS[slot]) if self.indexer is not None else None
+            c, length, digest = self._scan(SLOTS[slot], sink)  # verify it THERE, as stored (and index it)
             c.stored_as = SLOTS[slot]  # lets a verifier read the staged bytes back
             result = verify(c, installed)
             if result.version != c.header.library_version:
@@ -234,6 +246,7 @@ class PumpStore:
         self.st.rename(COMMIT_TMP, COMMIT)
         self.st.sync()
         self.commit = self.active = rec
+        self.scanned = (rec, c.index) if c.index is not None else None
         self.counter = rec.counter
         self.fault = None
         if self.log is not None:

@@ -5,6 +5,7 @@ from firmware.check import codes as codetable
 from firmware.check.checker import check
 from firmware.check.decimals import parse as parse_decimal
 from firmware.jsontext import Number
+from firmware.library.index import drug_named, first_drug
 from firmware.therapy import course
 from firmware.therapy.state import CONFIRM, OK, PENDING, PROGRAMMED, REFUSED, Bag, Outcome, Pending, _finding
 
@@ -15,10 +16,8 @@ COURSE_CODES = ("COURSE_INDICATION_CHANGED", "COURSE_CYCLE_MISMATCH", "COURSE_DA
 def _drug(lib):
     if lib is None:
         return None
-    for d in lib["drugs"]:
-        if d["name"] == "blinatumomab":
-            return d
-    return lib["drugs"][0] if lib["drugs"] else None
+    # through the library index on the pump (issue 11 item 4), a dict on the host
+    return drug_named(lib, "blinatumomab") or first_drug(lib)
 
 
 def _value(req, path):

@@ -23,6 +23,17 @@ for n in (0, 1, 253, 254, 255, 508, 2048):
     enc = link.cobs_encode(data)
     assert 0 not in enc
     assert link.cobs_decode(enc) == data, n
+
+# issue 11 item 6: a zero after a run of exactly 254 x k non-zero bytes, under this engine
+for k in range(1, link.MAX_ENCODED // 254 + 2):
+    for head in (b"", b"\x00", b"\x03\x00"):
+        for tail in (b"", b"\x00", b"\x00\x00", b"\x00\x07", b"\x07"):
+            data = head + b"\x5a" * (254 * k) + tail
+            enc = link.cobs_encode(data)
+            assert 0 not in enc and link.cobs_decode(enc) == data, (k, head, tail)
+    # the layout the PyPI `cobs` package gives (tests/test_link_codec.py checks them equal)
+    assert link.cobs_encode(b"\x5a" * (254 * k) + b"\x00") == (b"\xff" + b"\x5a" * 254) * k + b"\x01\x01", k
+    assert link.cobs_encode(b"\x5a" * (254 * k)) == (b"\xff" + b"\x5a" * 254) * k, k
 dec = link.Decoder()
 wire = link.encode(link.DATA, 513, b"\x00abc\x00\x00")
 out = dec.feed(b"\x13\x00\x55\xff" + wire[:5]) + dec.feed(wire[5:])

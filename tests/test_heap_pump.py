@@ -1,0 +1,87 @@
+"""Issue 11 item 5, "never out of memory, never silent": the mpy-cross-compiled
+pump (the frozen set of firmware/manifest.py, as tests/test_manifest.py stages
+it) runs its whole shell (firmware/pumpmain.main and its serve loop) under the
+MicroPython unix port in a small heap (HEAP below; the goal is 192 KiB, an RP2040-class board): it boots, a
+released 64 KiB library (a formulary, tests/libfixtures.py) is pushed and
+installed over the protocol, a programming is checked, then fuzzed frames
+arrive (tests/mpy/heap_pump.py). Every request is answered, the loop never
+ends, and the same library still accepts the same programming afterwards.
+
+`make test` runs 2,000 fuzzed frames; DRUGLIB_SLOW_TESTS=1 runs the goal's
+10,000 (bench/bench_heap_pump.py runs 10,000 too).
+"""
+import os
+import subprocess
+
+import pytest
+
+from conftest_signing import Kit, released
+from host_tools.engines import micropython_exe
+from libfixtures import formulary
+from test_manifest import run_manifest
+from test_mpy_cross import _mpy_cross
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "tests", "mpy", "heap_pump.py")
+FUZZ = 10000 if os.environ.get("DRUGLIB_SLOW_TESTS") else 2000
+# Not the goal's 192 KiB: on the 64-bit unix port the imported firmware
+# modules alone take about 216 KiB of heap (frozen on a board, they stay in
+# flash). 352 KiB is the smallest 16 KiB step this scenario passes in
+# (measured 2026-12-02, docs/board.md "Heap"); the pump's own working heap
+# over its modules is about 40-50 KiB.
+HEAP = os.environ.get("DRUGLIB_HEAP_PUMP", "352K")
+
+
+def stage_frozen(out):
+    """firmware/**.mpy of the frozen set, compiled by mpy-cross (no source)."""
+    _, frozen, _ = run_manifest()
+    for rel in frozen:
+        dest = os.path.join(out, "firmware", rel[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        proc = subprocess.run([_mpy_cross(), "-o", dest, os.path.join(ROOT, "firmware", rel)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr)
+    return out
+
+
+def run_heap_pump(tmp, fuzz, heapsize=None, body_len=64 * 1024, seed=11, mode="strict"):
+    kit = Kit(tmp, version=3)
+    blob = released(formulary(kit.unsigned, 1, body_len, 3)[0])
+    lib = os.path.join(str(tmp), "formulary.lib")
+    with open(lib, "wb") as f:
+        f.write(blob)
+    board = stage_frozen(os.path.join(str(tmp), "board"))
+    # the harness compiled too, so that compiling it takes no heap
+    proc = subprocess.run([_mpy_cross(), "-o", os.path.join(board, "heap_pump.mpy"), SCRIPT],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    env = dict(os.environ, MICROPYPATH=board)
+    proc = subprocess.run([micropython_exe(), "-X", "heapsize=" + (heapsize or HEAP), "-m", "heap_pump", lib,
+                           kit.trust_path, os.path.join(str(tmp), "pump"), str(fuzz), str(seed), mode],
+                          capture_output=True, text=True, env=env, cwd=str(tmp), timeout=1800)
+    return proc, len(blob)
+
+
+def figures(proc):
+    return dict(kv.split("=") for kv in proc.stdout.split("OK heap_pump", 1)[1].split())
+
+
+def test_the_compiled_pump_installs_checks_and_survives_fuzz_in_a_small_heap(tmp_path):
+    proc, size = run_heap_pump(tmp_path, FUZZ)
+    assert size >= 64 * 1024
+    assert proc.returncode == 0 and "OK heap_pump" in proc.stdout, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    f = figures(proc)
+    assert int(f["frames"]) >= FUZZ and int(f["out_of_memory"]) == 0, f
+    # the live heap after a collection does not grow with the fuzz (nothing kept per request)
+    assert int(f["live_max"]) - int(f["live_at_500"]) < 16 * 1024, f
+    print("heap %s, %d-byte library, %d fuzzed frames: %s" % (HEAP, size, FUZZ, proc.stdout.strip()))
+
+
+def test_out_of_memory_at_boot_is_the_documented_fail_safe_state(tmp_path):
+    # Arrange: a heap that holds the modules but not the booted pump.
+    proc, _ = run_heap_pump(tmp_path, 0, heapsize="288K")
+    # Assert: one FAULT line naming it, exit 3 (no READY, nothing served), never a traceback out of main
+    assert "FAULT PUMP_ERROR: out of memory at boot" in proc.stderr, proc.stdout + proc.stderr
+    assert "READY" not in proc.stderr
