@@ -54,11 +54,15 @@ def test_a_record_rolled_off_the_log_is_not_replayed_at_boot():
     import json
     from therapy_helpers import RR, request
 
+    from firmware.library import container
+    from firmware.library.index import index_bytes
+
     m = Medium()
-    lib = tp.library()
+    with open(os.environ["DRUGLIB_REAL_LIBRARY"], "rb") as fh:
+        c = container.parse(fh.read())
     pump = Pump(FaultStorage(m), None, log_max_bytes=4 * 1100)
     pump.boot()
-    pump.lib = lib
+    pump.lib = index_bytes(c.body, c.header.library_version)  # what the pump checks through (issue 11 item 4)
     pump.act(json.dumps({"action": "program", "request": request(RR, 2, 1)}))
     for _ in range(60):
         pump.check(json.dumps(request(RR, 2, 1)))
