@@ -16,6 +16,7 @@ from firmware.store.slots import SLOTS
 from firmware.pump import Pump
 from firmware.therapy import device, machine
 from test_pump import GOOD, events
+from therapy_helpers import RR, request
 
 
 @pytest.fixture
@@ -100,11 +101,10 @@ def test_status_fields_report_the_course_once_a_patient_is_programmed(kit):
     pump.install(kit.blob)
     dev = pump.therapy
     assert dev.status_fields() == {"state": dev.t.state, "clock_mh": 0, "n": 0}
-    ans = json.loads(pump.act(json.dumps({"action": "new_patient"})))
-    prog = json.loads(pump.act(json.dumps({"action": "program", "programming": GOOD})))
+    prog = json.loads(pump.act(json.dumps({"action": "program", "request": request(RR, 2, 1)})))
+    assert prog["result"] == "ok", prog
     s = dev.status_fields()
-    assert s["n"] == prog["n"] == ans["n"] + 1 and s["state"] == prog["state"]
-    if prog["result"] == "ok":
-        assert (s["indication"], s["cycle"]) == ("mrd", 2)
+    assert s == {"state": prog["state"], "clock_mh": 0, "n": prog["n"], "indication": RR, "cycle": 2,
+                 "infused_mh": 0}
     therapy = [f for k, f in events(pump) if k == "therapy"]
     assert therapy[-1]["n"] == s["n"]
