@@ -139,23 +139,29 @@ def test_dash_p_and_DRUGLIB_PORT_name_the_pump_and_port_overrides_the_variable(s
 
 
 def test_a_second_command_on_a_busy_port_gets_one_clear_line_and_the_push_goes_on(sim):
-    """Story: a push runs at 4800 baud; a colleague runs `druglib info` on the
+    """Story: a push runs at 1200 baud; a colleague runs `druglib info` on the
     same pty. The second command is refused with one line, its frames never
     reach the pump, the push ends installed, and the port is free again after."""
-    s = sim("--baud", "4800")
-    push = subprocess.Popen(DRUGLIB + ["push", "-p", s.port, LIB, "--baud", "4800", "--json"], cwd=ROOT,
+    s = sim("--baud", "1200")  # slow enough (several seconds) that the second commands surely meet the push
+    push = subprocess.Popen(DRUGLIB + ["push", "-p", s.port, LIB, "--baud", "1200", "--json"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    others = []
     try:
         assert wait_for(lambda: flocked(s.port) or push.poll() is not None, 30)
         assert push.poll() is None, "the push ended before the test could race it"
-        second = run("info", "-p", s.port, "--baud", "4800")
-        third = run("push", "-p", s.port, LIB, "--baud", "4800")
+        env = {k: v for k, v in os.environ.items() if k != "DRUGLIB_PORT"}
+        others = [subprocess.Popen(DRUGLIB + argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+                  for argv in (["info", "-p", s.port, "--baud", "1200"], ["push", "-p", s.port, LIB])]
+        second, third = [subprocess.CompletedProcess(o.args, o.wait(60), *o.communicate(timeout=60))
+                         for o in others]
         assert push.poll() is None, "the push ended while the second command ran: the race proves nothing"
         out, err = push.communicate(timeout=120)
     finally:
-        if push.poll() is None:
-            push.kill()
-            push.wait(10)
+        for proc in [push] + others:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
     assert second.returncode == 1 and second.stdout == ""
     assert second.stderr == ("error: port %s is busy: another program (or another druglib command) has it "
                              "open; wait for it to finish, then try again\n" % s.port)
@@ -164,18 +170,18 @@ def test_a_second_command_on_a_busy_port_gets_one_clear_line_and_the_push_goes_o
     res = json.loads(out)["pumps"][0]
     assert res["outcome"] == "installed" and res["retransmissions"] == 0  # nobody else talked on its line
     assert not flocked(s.port)
-    after = run("info", "-p", s.port, "--baud", "4800", "--json")
+    after = run("info", "-p", s.port, "--baud", "1200", "--json")
     assert after.returncode == 0 and json.loads(after.stdout)["version"] == 3
 
 
 # --- multi-pump push: results as they end, then the summary table ----------------------------------
 
 def test_multi_pump_push_prints_each_result_as_it_ends_then_a_summary_table(sim):
-    fast, slow = sim(name="fast"), sim("--baud", "4800", name="slow")
+    fast, slow = sim(name="fast"), sim("--baud", "1200", name="slow")
     assert run("push", "-p", fast.port, LIB).returncode == 0  # the fast pump already runs v3: "same"
     missing = "/dev/no-such-pump"
     push = subprocess.Popen(DRUGLIB + ["push", "-p", slow.port, "-p", missing, "-p", fast.port, LIB,
-                                       "--baud", "4800"], cwd=ROOT, stdout=subprocess.PIPE,
+                                       "--baud", "1200"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     lines, early = [], []
     buf = b""
