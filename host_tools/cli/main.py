@@ -19,6 +19,7 @@ COMMANDS = {
     "sign": ("host_tools.cli.sign", "add one release signature to a library"),
     "verify": ("host_tools.cli.verify", "verify a library as the pump would"),
     "pumpsim": ("host_tools.cli.pumps.pumpsim", "run a simulated pump (firmware under MicroPython) on a pseudo-terminal"),
+    "ports": ("host_tools.cli.pumps.ports", "list this computer's serial ports (to find the pump's cable)"),
     "push": ("host_tools.cli.pumps.push", "install a released library on one or more pumps over serial"),
     "info": ("host_tools.cli.pumps.info", "ask a pump which library it runs"),
     "log": ("host_tools.cli.pumps.log", "pull and verify a pump's event log"),

@@ -47,11 +47,21 @@ class DeviceError(DruglibError):
 
 
 def open_port(url, baud, read_timeout=0.02):
+    """Open `url` for this command alone (issue 11 item 7): exclusive=True takes
+    pyserial's flock(LOCK_EX | LOCK_NB) on a posix device or pty, so a second
+    druglib command on a busy port gets one clear line instead of interleaving
+    its frames with the first one's; URL handlers without a lock (loop://,
+    socket://) accept the keyword and ignore it (pyserial SerialBase)."""
+    import errno
+
     import serial
 
     try:
-        return serial.serial_for_url(url, baudrate=baud, timeout=read_timeout, write_timeout=10)
+        return serial.serial_for_url(url, baudrate=baud, timeout=read_timeout, write_timeout=10, exclusive=True)
     except (serial.SerialException, ValueError, OSError) as e:
+        if getattr(e, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES) and "lock" in str(e):
+            raise LinkError("port %s is busy: another program (or another druglib command) has it open; "
+                            "wait for it to finish, then try again" % url) from None
         raise LinkError("cannot open port %s: %s" % (url, e)) from None
 
 

@@ -18,19 +18,19 @@ from host_tools.errors import DruglibError, UsageError
 from host_tools.fleet import mqtt, topics
 from host_tools.fleet.gateway import Gateway, default_id
 from host_tools.fleet.workers import iso
-from host_tools.link.client import DEFAULT_BAUD, PumpLink
+from host_tools.cli.pumps import options
+from host_tools.link.client import PumpLink
 
 
 def configure(p):
     mqtt.add_options(p)
-    p.add_argument("--port", action="append", required=True, metavar="URL",
-                   help="serial port or pyserial URL of a pump (repeat for each pump of the ward)")
+    options.add_port(p, multiple=True, help_="serial port or pyserial URL of a pump of the ward")
     p.add_argument("--ward", metavar="NAME", help="ward name (default: from the broker user gateway-NAME)")
     p.add_argument("--id", dest="gateway_id", metavar="NAME", help="this gateway's name (default: host name)")
     p.add_argument("--poll", type=float, default=10.0, metavar="S", help="seconds between looks at each pump")
     p.add_argument("--heartbeat", type=float, default=30.0, metavar="S",
                    help="seconds between status messages of a pump that did not change")
-    p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="line speed (default 115200)")
+    options.add_baud(p)
     p.add_argument("--state", metavar="FILE",
                    help="remember what each pump settled across restarts (a refused release is never offered again)")
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
@@ -58,10 +58,7 @@ def _line(e):
 
 def run(args):
     spec = mqtt.spec_from_args(args)
-    if len(set(args.port)) != len(args.port):
-        raise UsageError("a port is named twice")
-    if not 300 <= args.baud <= 4000000:
-        raise UsageError("--baud must be from 300 to 4000000")
+    args.port = options.ports(args)
     if not 0.05 <= args.poll <= 3600 or not 0.1 <= args.heartbeat <= 86400:
         raise UsageError("--poll must be from 0.05 to 3600 s and --heartbeat from 0.1 to 86400 s")
     ward = args.ward

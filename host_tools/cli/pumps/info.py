@@ -1,19 +1,21 @@
 """`druglib info`: ask a pump which library it runs.
 
-    druglib info --port URL [--baud N] [--json]
+    druglib info --port URL|-p URL [--baud N] [--json]
 """
 import json
 
-from host_tools.link.client import DEFAULT_BAUD, PumpLink
+from host_tools.cli.pumps import options
+from host_tools.link.client import PumpLink
 
 
 def configure(p):
-    p.add_argument("--port", required=True, metavar="URL", help="serial port or pyserial URL of the pump")
-    p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="line speed (default 115200)")
+    options.add_port(p)
+    options.add_baud(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args):
+    args.port = options.port(args)
     with PumpLink(args.port, args.baud) as link:
         info = link.info()
     info["port"] = args.port

@@ -1,6 +1,6 @@
 """`druglib log`: pull a pump's event log, verify its hash chain, print it.
 
-    druglib log --port URL [--baud N] [--json] [--out FILE]
+    druglib log --port URL|-p URL [--baud N] [--json] [--out FILE]
 
 The whole log is verified with the firmware's own verifier
 (firmware/logrec.verify_chain) against the head the pump reports, so an
@@ -11,12 +11,13 @@ import json
 
 from firmware.store import logrec
 from host_tools.library.files import write_atomic
-from host_tools.link.client import DEFAULT_BAUD, PumpLink
+from host_tools.cli.pumps import options
+from host_tools.link.client import PumpLink
 
 
 def configure(p):
-    p.add_argument("--port", required=True, metavar="URL", help="serial port or pyserial URL of the pump")
-    p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="line speed (default 115200)")
+    options.add_port(p)
+    options.add_baud(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--out", metavar="FILE", help="also save the raw log bytes (after verification)")
 
@@ -38,6 +39,7 @@ def _text(v):
 
 
 def run(args):
+    args.port = options.port(args)
     with PumpLink(args.port, args.baud) as link:
         info = link.info()
         data, (seq, chain), count = link.pull_log()

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 
+from host_tools.cli.pumps import options
 from host_tools.errors import DruglibError, UsageError
 from host_tools.link.pumpsim import PumpSim
 
@@ -28,7 +29,7 @@ def _probability(text):
 def configure(p):
     p.add_argument("--state", required=True, metavar="DIR", help="the pump's storage folder (created if missing)")
     p.add_argument("--trust", required=True, metavar="TRUST.json", help="the pump's trust store")
-    p.add_argument("--baud", type=int, default=115200, help="line speed to simulate (default 115200)")
+    options.add_baud(p, "line speed to simulate")
     p.add_argument("--drop", default="0", metavar="P", help="probability that a byte is lost (each direction)")
     p.add_argument("--corrupt", default="0", metavar="P", help="probability that a byte has one bit flipped")
     p.add_argument("--seed", type=int, metavar="S", help="seed of the fault generator (default: random, printed)")
@@ -38,8 +39,6 @@ def configure(p):
 
 
 def run(args):
-    if not 300 <= args.baud <= 4000000:
-        raise UsageError("--baud must be from 300 to 4000000")
     drop, corrupt = _probability(args.drop), _probability(args.corrupt)
     if not os.path.isfile(args.trust):
         raise UsageError("trust store %s does not exist" % args.trust)

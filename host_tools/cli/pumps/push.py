@@ -1,21 +1,25 @@
 """`druglib push`: install a released library on one or more pumps over serial.
 
-    druglib push --port URL [--port URL ...] LIB [--baud N] [--json]
+    druglib push --port URL [--port URL ...] LIB [--baud N] [--json]   (-p URL; default $DRUGLIB_PORT)
 
 The pump is the authority: it verifies the two-person release and refuses
 rollbacks and another library under its installed version
 (LIB_VERSION_REUSED); this command reports its verdict per pump (installed / same /
 rejected with the device code / failed) and exits 0 only if every pump ended
 with the library installed or already running it. Pumps are loaded at the
-same time, one thread each, with a progress bar per pump on a terminal.
+same time, one thread each, with a progress bar per pump on a terminal; each
+pump's result prints as it ends, and after several pumps a summary table
+(pump, old and new version, result, time) follows.
 """
 import json
 import sys
 import threading
+import time
 
 from host_tools.errors import UsageError
 from host_tools.library.files import read_bytes
-from host_tools.link.client import DEFAULT_BAUD, VERIFY_PREFIXES, DeviceError, PumpLink
+from host_tools.cli.pumps import options
+from host_tools.link.client import VERIFY_PREFIXES, DeviceError, PumpLink
 from host_tools.errors import LinkError
 
 OK_OUTCOMES = ("installed", "same")
@@ -23,9 +27,8 @@ OK_OUTCOMES = ("installed", "same")
 
 def configure(p):
     p.add_argument("library", metavar="LIB", help="released library file")
-    p.add_argument("--port", action="append", required=True, metavar="URL",
-                   help="serial port or pyserial URL of a pump (repeat for several pumps)")
-    p.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="line speed (default 115200)")
+    options.add_port(p, multiple=True)
+    options.add_baud(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -75,12 +78,31 @@ def _line(r):
     return "%s: FAILED %s: %s" % (who, r["code"], r["message"])
 
 
+def _cell(r):
+    if r["outcome"] in OK_OUTCOMES:
+        return r["outcome"]
+    return "%s %s" % (r["outcome"].upper(), r["code"])
+
+
+def summary(results):
+    """The table after a multi-pump push (issue 11 item 7): pump, old and new
+    version, result, time; in the order the ports were given."""
+    rows = [("pump", "old", "new", "result", "time")]
+    for r in results:
+        new = r["version"] if r["outcome"] in OK_OUTCOMES else None
+        rows.append((r["port"] + (" (%s)" % r["pump_id"] if r["pump_id"] else ""),
+                     "-" if r["previous"] is None else str(r["previous"]), "-" if new is None else str(new),
+                     _cell(r), "%.1f s" % r["seconds"]))
+    widths = [max(len(row[c]) for row in rows) for c in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    ok = sum(1 for r in results if r["outcome"] in OK_OUTCOMES)
+    lines.append("%d of %d pump(s) run the library" % (ok, len(results)))
+    return "\n".join(lines)
+
+
 def run(args):
-    ports = args.port
-    if len(set(ports)) != len(ports):
-        raise UsageError("a port is named twice")
-    if not 300 <= args.baud <= 4000000:
-        raise UsageError("--baud must be from 300 to 4000000")
+    ports = options.ports(args)
     blob = read_bytes(args.library, "library")
     if not blob:
         raise UsageError("library %s is empty" % args.library)
@@ -92,9 +114,21 @@ def run(args):
         bars = [tqdm(total=len(blob), unit="B", unit_scale=True, desc=p, position=i, leave=True, file=sys.stderr)
                 for i, p in enumerate(ports)]
     results = [None] * len(ports)
+    out_lock = threading.Lock()
 
     def work(i):
-        results[i] = push_one(ports[i], blob, args.baud, bars[i])
+        t0 = time.monotonic()
+        r = push_one(ports[i], blob, args.baud, bars[i])
+        r["seconds"] = round(time.monotonic() - t0, 2)
+        results[i] = r
+        if not args.json:  # each pump's result as it ends (issue 11 item 6), above the bars
+            with out_lock:
+                if show:
+                    from tqdm import tqdm
+
+                    tqdm.write(_line(r), file=sys.stdout)
+                else:
+                    print(_line(r), flush=True)
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(ports))]
     for t in threads:
@@ -106,9 +140,8 @@ def run(args):
             b.close()
     if args.json:
         print(json.dumps({"library": args.library, "bytes": len(blob), "pumps": results}, indent=2))
-    else:
-        for r in results:
-            print(_line(r))
+    elif len(results) > 1:
+        print(summary(results))
     bad = [r for r in results if r["outcome"] not in OK_OUTCOMES]
     if bad:
         print("error: %d of %d pump(s) did not take %s: %s" % (

@@ -22,16 +22,16 @@ import tempfile
 
 from firmware.jsontext import Number, dumps
 from firmware.therapy import actions
+from host_tools.cli.pumps import options
 from host_tools.errors import DruglibError, UsageError
 
 
 def configure(p):
     p.add_argument("scenario", metavar="SCENARIO.json", help="the steps: {\"steps\": [{\"action\": ...}, ...]}")
-    p.add_argument("--port", "-p", metavar="PORT", default=os.environ.get("DRUGLIB_PORT"),
-                   help="a pump already running (name or pyserial URL; default $DRUGLIB_PORT); "
-                        "without it a fresh simulated pump is started")
+    options.add_port(p, required=False, help_="a pump already running (name or pyserial URL; "
+                     "without it and $DRUGLIB_PORT a fresh simulated pump is started)")
     p.add_argument("--json", action="store_true", help="one JSON line per step (the contract)")
-    p.add_argument("--baud", type=int, default=115200, help="line speed (default 115200)")
+    options.add_baud(p)
 
 
 def _pairs(pairs):
@@ -154,6 +154,7 @@ def run_steps(link, steps, out, as_json):
 
 
 def run(args):
+    args.port = options.port(args)
     steps = load_scenario(args.scenario)
     if args.port:
         from host_tools.link.client import PumpLink

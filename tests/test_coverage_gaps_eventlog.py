@@ -1,0 +1,45 @@
+"""Branches the rest of the suite missed (issue 10 item 6) in the bounded event
+log (firmware/store/eventlog.py): a log too small to hold its own records is
+refused at construction, an empty pump has an empty log, and a record so big
+that every older record must roll off still leaves a verifiable log whose
+marker says how many were dropped."""
+import pytest
+
+from firmware.store import logrec
+from firmware.store.eventlog import EventLog
+from firmware.store.faultstorage import FaultStorage
+
+SMALLEST = 4 * (logrec.OVERHEAD + logrec.MAX_PAYLOAD)
+
+
+def test_a_log_budget_below_four_full_records_is_refused():
+    with pytest.raises(ValueError) as e:
+        EventLog(FaultStorage(), SMALLEST - 1)
+    assert str(e.value) == "event log too small"
+    EventLog(FaultStorage(), SMALLEST)  # the smallest budget that works
+
+
+def test_a_new_pump_has_an_empty_log_that_verifies():
+    log = EventLog(FaultStorage())
+    assert log.read_all() == b""
+    log.recover()
+    assert log.seq == -1 and log.read_all() == b""
+
+
+def test_when_every_older_record_must_go_the_marker_counts_them_and_the_chain_holds():
+    st = FaultStorage()
+    log = EventLog(st, SMALLEST)
+    log.recover()
+    big = "x" * 1000
+    for i in range(4):  # four records of about 1060 bytes fill the 4272-byte budget
+        log.append(logrec.THERAPY, {"n": i, "note": big})
+    assert [s for s, _, _ in logrec.decode_all(log.read_all())] == [0, 1, 2, 3]
+    # the fifth needs room: keeping even the newest record would leave less than half the budget
+    seq = log.append(logrec.THERAPY, {"n": 4, "note": big})
+    records = logrec.decode_all(log.read_all())
+    assert seq == 4 and [(s, k) for s, k, _ in records] == [(3, "rolloff"), (4, "therapy")]
+    assert records[0][2] == {"dropped": 4} and records[1][2]["n"] == 4
+    assert len(log.read_all()) <= SMALLEST
+    log.verify()
+    again = EventLog(st, SMALLEST)  # power off, power on: the same head
+    assert again.recover() is None and (again.seq, again.chain) == (log.seq, log.chain)
