@@ -1,15 +1,16 @@
 """Branches the rest of the suite missed (issue 10 item 6) in the pump's text
 handling: exact decimals (firmware/check/decimals.py), strict JSON
-(firmware/check/jsontext.py) and the batch splitter (firmware/check/batch.py).
+(firmware/jsontext.py) and the batch splitter (firmware/check/batch.py).
 Each table row is a behaviour the checker relies on; the same rows run under
 the MicroPython unix port and must give the same answers byte for byte."""
 import json
 
 import pytest
 
-from firmware.check import batch, decimals, jsontext
+from firmware import jsontext
+from firmware.check import batch, decimals
 from firmware.check.decimals import DecimalTextError
-from firmware.check.jsontext import JsonTextError
+from firmware.jsontext import JsonTextError
 from mpyrun import run_micropython
 
 # text -> (mantissa, exp10) or the error message (RFC 8259 section 6 grammar; no clamping)
@@ -123,9 +124,10 @@ def test_batch_splits_lines_but_keeps_one_multi_line_object_and_non_utf8_lines()
 
 MPY_SCRIPT = r"""
 import sys
-from firmware.check import decimals, jsontext
+from firmware import jsontext
+from firmware.check import decimals
 from firmware.check.decimals import DecimalTextError
-from firmware.check.jsontext import JsonTextError
+from firmware.jsontext import JsonTextError
 import json
 rows = json.loads(sys.stdin.read())
 out = []

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from firmware.check.jsontext import Number
+from firmware.jsontext import Number
 from firmware.store.faultstorage import FaultStorage
 from firmware.pump import Pump
 from firmware.therapy import actions
