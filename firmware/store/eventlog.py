@@ -16,6 +16,47 @@ NEW = "events.new"
 BAD = "events.bad"
 DEFAULT_MAX_BYTES = 32768
 TEXT_MAX = 120  # longest message kept in a record (messages are ours, clipped not refused)
+# Kinds that survive any flood of checks (issue 10 item 3): all but CHECK.
+PROTECTED = (logrec.BOOT, logrec.OVERRIDE, logrec.INSTALL, logrec.INSTALL_REJECTED,
+             logrec.SELFTEST_FAIL, logrec.LOG_REPAIR, logrec.THERAPY)
+MARKER_EST = 160  # bytes a roll-off marker takes at most (estimate for the budget)
+
+
+def _marker(run):
+    """One ROLLOFF marker for a run of dropped records (old markers merged):
+    fields dropped, first, last (seq range), kinds ["check*370", "boot"]."""
+    counts = {}
+    order = []
+    dropped = 0
+    first = None
+
+    def add(name, k):
+        if name not in counts:
+            counts[name] = 0
+            order.append(name)
+        counts[name] += k
+
+    for r in run:
+        f = r[5]
+        if f is None:
+            add(logrec.KIND_NAMES.get(r[4], "kind-%d" % r[4]), 1)
+            dropped += 1
+            lo = r[2]
+        else:
+            k = f.get("dropped", 0)
+            k = k if isinstance(k, int) and k >= 0 else 0
+            dropped += k
+            lo = f.get("first", r[2] - k + 1)
+            kinds = f.get("kinds", ["unknown*%d" % k] if k else [])
+            for item in kinds:
+                name, _star, cnt = item.partition("*")
+                add(name, int(cnt) if cnt.isdigit() else 1)
+        if first is None:
+            first = lo
+    last = run[-1]
+    kinds = [c if counts[c] == 1 else "%s*%d" % (c, counts[c]) for c in order]
+    fields = {"dropped": dropped, "first": first, "last": last[2], "kinds": kinds[:16]}
+    return logrec.encode(logrec.ROLLOFF, last[2], None, logrec.encode_fields(fields), chain=last[3])
 
 
 class EventLog:
@@ -105,26 +146,68 @@ class EventLog:
         return self.seq
 
     def _roll_off(self, room):
-        """Keep the newest records (about half the budget) behind a ROLLOFF
-        marker carrying the chain anchor of the last record dropped."""
+        """Keep about half the budget: checks roll off first (oldest first),
+        protected kinds (install, boot, rejected install, self-test, override,
+        therapy, repair) only when they alone exceed it (issue 10 item 3,
+        docs/adr/0008-i10log-log-retention.md). Each run of dropped records
+        becomes one ROLLOFF marker (kinds, count, seq range) carrying the
+        chain anchor of its last record, so the chain still verifies."""
         target = self.max_bytes // 2 - room
-        bounds = []
-        self._walk(lambda r: bounds.append((r.offset, r.seq, r.chain)))
-        size = self.size
-        cut = None
-        for i in range(1, len(bounds)):
-            if size - bounds[i][0] + 64 <= target:
-                cut = i
-                break
-        if cut is None:
-            cut = len(bounds)
-        _off, last_seq, last_chain = bounds[cut - 1]
-        marker = logrec.encode(logrec.ROLLOFF, last_seq, None,
-                               logrec.encode_fields({"dropped": cut}), chain=last_chain)
-        start = bounds[cut][0] if cut < len(bounds) else size
-        self._copy(NEW, start, size, marker)
+        recs = []  # [offset, length, seq, chain, kind, marker fields or None]
+        self._walk(lambda r: recs.append([r.offset, r.length, r.seq, r.chain, r.kind,
+                                          r.fields() if r.kind == logrec.ROLLOFF else None]))
+        n = len(recs)
+        drop = [r[4] == logrec.ROLLOFF for r in recs]  # old markers merge into new runs
+        est = 0
+        runs = 0
+        for i in range(n):
+            if drop[i]:
+                runs += 1 if i == 0 or not drop[i - 1] else 0
+            else:
+                est += recs[i][1]
+
+        def cost():
+            return est + runs * MARKER_EST
+
+        for protected in (False, True):
+            for i in range(n):
+                if cost() <= target:
+                    break
+                if drop[i] or (not protected and recs[i][4] in PROTECTED):
+                    continue
+                drop[i] = True
+                est -= recs[i][1]
+                left = i > 0 and drop[i - 1]
+                right = i + 1 < n and drop[i + 1]
+                runs += -1 if (left and right) else (1 if not (left or right) else 0)
+        self.st.write(NEW, b"")
+        size = 0
+        i = 0
+        while i < n:
+            j = i
+            if drop[i]:
+                while j < n and drop[j]:
+                    j += 1
+                piece = _marker(recs[i:j])
+                self.st.append(NEW, piece)
+                size += len(piece)
+            else:
+                while j < n and not drop[j]:
+                    j += 1
+                size += self._append_range(recs[i][0], recs[j - 1][0] + recs[j - 1][1])
+            i = j
         self._commit_new()
-        self.size = len(marker) + size - start
+        self.size = size
+
+    def _append_range(self, start, end):
+        off = start
+        while off < end:
+            part = self.st.read(LOG, off, min(CHUNK, end - off))
+            if not part:
+                raise StorageError("log shorter than expected")
+            self.st.append(NEW, part)
+            off += len(part)
+        return end - start
 
     def read_all(self):
         """The whole log as bytes (host pull; the log is bounded by max_bytes)."""
