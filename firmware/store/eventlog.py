@@ -221,8 +221,11 @@ class EventLog:
         return logrec.verify_chain(self.read_all(), head)
 
     # --- typed helpers (issue 4: what the log must record) ---
-    def boot(self, state, version, code=""):
-        return self.append(logrec.BOOT, {"state": state, "version": version, "code": code})
+    def boot(self, state, version, code="", repair=""):
+        fields = {"state": state, "version": version, "code": code}
+        if repair:  # issue 10 item 3: "rolled-back" / "rolled-forward" commit at this boot
+            fields["repair"] = repair
+        return self.append(logrec.BOOT, fields)
 
     def check(self, verdict, codes, drug=""):
         return self.append(logrec.CHECK, {"verdict": verdict, "codes": list(codes), "drug": drug[:TEXT_MAX]})
