@@ -2,7 +2,7 @@
 
     druglib info --port URL [--baud N] [--json]
 """
-import json
+from host_tools import safetext
 
 from host_tools.link.client import DEFAULT_BAUD, PumpLink
 
@@ -18,13 +18,13 @@ def run(args):
         info = link.info()
     info["port"] = args.port
     if args.json:
-        print(json.dumps(info, indent=2, sort_keys=True))
+        print(safetext.dumps(info, indent=2, sort_keys=True))  # issue 10 item 5
         return 0
     if info["state"] == "ok":
         lib = "library %s version %d" % (info["library"], info["version"])
     else:
         lib = "NO usable library (%s): every programming is refused" % (info["fault"] or "NO_LIBRARY")
-    print("pump %s on %s: %s; anti-rollback counter %d; event log head #%d (%d bytes)%s"
+    print(safetext.text("pump %s on %s: %s; anti-rollback counter %d; event log head #%d (%d bytes)%s"
           % (info["pump_id"], args.port, lib, info["counter"], info["log_seq"], info["log_size"],
-             "; unfinished push: %d bytes staged" % info["transfer_have"] if info.get("transfer_have") else ""))
+             "; unfinished push: %d bytes staged" % info["transfer_have"] if info.get("transfer_have") else "")))
     return 0

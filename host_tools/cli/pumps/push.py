@@ -9,6 +9,8 @@ with the library installed or already running it. Pumps are loaded at the
 same time, one thread each, with a progress bar per pump on a terminal.
 """
 import json
+
+from host_tools import safetext
 import sys
 import threading
 
@@ -102,10 +104,10 @@ def run(args):
         if b is not None:
             b.close()
     if args.json:
-        print(json.dumps({"library": args.library, "bytes": len(blob), "pumps": results}, indent=2))
+        print(safetext.dumps({"library": args.library, "bytes": len(blob), "pumps": results}, indent=2))
     else:
         for r in results:
-            print(_line(r))
+            print(safetext.text(_line(r)))  # issue 10 item 5
     bad = [r for r in results if r["outcome"] not in OK_OUTCOMES]
     if bad:
         print("error: %d of %d pump(s) did not take %s: %s" % (
