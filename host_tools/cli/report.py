@@ -27,6 +27,9 @@ def _text(r):
         e = r["chain_error"]
         L.append("LOG DOES NOT VERIFY: record %d at offset %d: %s; only the %d records before the break were read"
                  % (e["index"], e["offset"], e["message"], r["records"]))
+    for m in r.get("rolloffs", []):  # issue 10 item 3: what each roll-off marker says was dropped
+        L.append("  rolled off at #%d: %d records, seq %s..%s: %s" % (
+            m["seq"], m["dropped"], m["first"], m["last"], safetext.dumps(m["kinds"])))
     v = r["verdicts"]
     share = "-" if r["share_through_library_pct"] is None else "%.1f%%" % r["share_through_library_pct"]
     L.append("programmings %d: accepted %d, confirm %d, rejected %d; through the library %s"
