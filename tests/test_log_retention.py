@@ -116,3 +116,28 @@ def test_a_commit_rolled_back_by_a_power_cut_leaves_a_record():
     last = logrec.decode_all(ps2.log.read_all())[-1]
     assert last[1] == "boot" and last[2]["repair"] == "rolled-back"
     ps2.log.verify()
+
+
+from hypothesis import given, settings, strategies as hs  # noqa: E402
+
+KINDS = [logrec.CHECK] * 6 + [logrec.BOOT, logrec.INSTALL, logrec.OVERRIDE, logrec.THERAPY]
+
+
+@settings(max_examples=25, deadline=None)
+@given(hs.lists(hs.tuples(hs.sampled_from(KINDS), hs.integers(0, 300)), min_size=1, max_size=400))
+def test_any_mix_of_records_keeps_a_verifiable_chain_and_accounts_for_every_seq(ops):
+    # property (issue 10 item 3): whatever is appended, the log stays within
+    # its budget, verifies against its head, and every seq is either kept or
+    # counted by exactly one marker.
+    st = FaultStorage()
+    log = EventLog(st, 4 * (logrec.OVERHEAD + logrec.MAX_PAYLOAD))
+    log.recover()
+    for kind, pad in ops:
+        log.append(kind, {"pad": "x" * pad})
+        assert st.size("events.log") <= log.max_bytes
+    data = log.read_all()
+    logrec.verify_chain(data, (log.seq, log.chain))
+    recs = logrec.decode_all(data)
+    kept = [s for s, k, _f in recs if k != "rolloff"]
+    counted = sum(f["dropped"] for _s, k, f in recs if k == "rolloff")
+    assert len(kept) + counted == log.seq + 1
