@@ -141,3 +141,18 @@ def test_any_mix_of_records_keeps_a_verifiable_chain_and_accounts_for_every_seq(
     kept = [s for s, k, _f in recs if k != "rolloff"]
     counted = sum(f["dropped"] for _s, k, f in recs if k == "rolloff")
     assert len(kept) + counted == log.seq + 1
+
+
+def test_report_lists_what_each_roll_off_dropped():
+    from host_tools.views.report import report
+    st = FaultStorage()
+    log = EventLog(st, 8192)
+    log.recover()
+    log.install(3, 0)
+    for _ in range(300):
+        log.check("reject", ["NO_LIBRARY"], "")
+    r = report(log.read_all())
+    assert r["verified"] and r["installs"]
+    assert r["rolloffs"] and all(m["kinds"][0].startswith("check*") for m in r["rolloffs"])
+    assert r["rolled_off"] == sum(m["dropped"] for m in r["rolloffs"])
+    assert all(m["last"] - m["first"] + 1 == m["dropped"] for m in r["rolloffs"])
