@@ -11,6 +11,7 @@ import textwrap
 
 from firmware.library.body import decode
 from host_tools.library.build import build_library, default_rules_dir
+from host_tools import safetext
 from host_tools.errors import DruglibError
 from host_tools.library.files import write_atomic
 
@@ -66,7 +67,7 @@ def table(rows, widths):
     sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     out = [sep]
     for i, row in enumerate(rows):
-        cells = [_wrap(str(c), w) for c, w in zip(row, widths)]
+        cells = [_wrap(safetext.text(c), w) for c, w in zip(row, widths)]  # issue 10 item 5
         for n in range(max(len(c) for c in cells)):
             out.append("| " + " | ".join((c[n] if n < len(c) else "").ljust(w) for c, w in zip(cells, widths)) + " |")
         if i == 0:
@@ -148,7 +149,7 @@ def log_line(seq, kind, fields):
     else:
         what = kind
     rest = ", ".join("%s %s" % (k, ", ".join(v) if isinstance(v, list) else v) for k, v in sorted(f.items()))
-    return "#%d%s: %s%s" % (seq, when, what, "; " + rest if rest else "")
+    return safetext.text("#%d%s: %s%s" % (seq, when, what, "; " + rest if rest else ""))  # issue 10 item 5
 
 
 def _hms(seconds):

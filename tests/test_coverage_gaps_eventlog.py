@@ -38,7 +38,8 @@ def test_when_every_older_record_must_go_the_marker_counts_them_and_the_chain_ho
     seq = log.append(logrec.THERAPY, {"n": 4, "note": big})
     records = logrec.decode_all(log.read_all())
     assert seq == 4 and [(s, k) for s, k, _ in records] == [(3, "rolloff"), (4, "therapy")]
-    assert records[0][2] == {"dropped": 4} and records[1][2]["n"] == 4
+    # the marker says what went (issue 10 item 3): how many, which seqs, which kinds
+    assert records[0][2] == {"dropped": 4, "first": 0, "last": 3, "kinds": ["therapy*4"]} and records[1][2]["n"] == 4
     assert len(log.read_all()) <= SMALLEST
     log.verify()
     again = EventLog(st, SMALLEST)  # power off, power on: the same head

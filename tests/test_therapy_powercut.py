@@ -67,6 +67,11 @@ def test_a_record_rolled_off_the_log_is_not_replayed_at_boot():
     for _ in range(60):
         pump.check(json.dumps(request(RR, 2, 1)))
     kinds = [k for _, k, _ in logrec.decode_all(pump.log.read_all())]
+    # issue 10 item 3: therapy records are protected, checks roll off first
+    assert kinds[:2] == ["boot", "therapy"] and "rolloff" in kinds
+    for _ in range(200):  # protected records alone overflow (a flood of boots): the oldest go
+        pump.log.boot("ok", 0, "")
+    kinds = [k for _, k, _ in logrec.decode_all(pump.log.read_all())]
     assert "therapy" not in kinds and kinds[0] == "rolloff"
     again = Pump(FaultStorage(m), None, log_max_bytes=4 * 1100)
     again.boot()

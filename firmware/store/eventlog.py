@@ -16,6 +16,53 @@ NEW = "events.new"
 BAD = "events.bad"
 DEFAULT_MAX_BYTES = 32768
 TEXT_MAX = 120  # longest message kept in a record (messages are ours, clipped not refused)
+# Kinds that survive any flood of checks (issue 10 item 3): all but CHECK.
+PROTECTED = (logrec.BOOT, logrec.OVERRIDE, logrec.INSTALL, logrec.INSTALL_REJECTED,
+             logrec.SELFTEST_FAIL, logrec.LOG_REPAIR, logrec.THERAPY)
+MARKER_EST = 160  # bytes a roll-off marker takes at most (estimate for the budget)
+
+
+class _Run:
+    """One run of dropped records (old markers merged), gathered record by
+    record so a roll-off never lists the log in RAM (issue 11 items 4-5):
+    becomes one ROLLOFF marker with fields dropped, first, last (seq range),
+    kinds ["check*370", "boot"]."""
+
+    def __init__(self):
+        self.counts = {}
+        self.order = []
+        self.dropped = 0
+        self.first = None
+        self.last = None  # (seq, chain) of the last record dropped
+
+    def _add(self, name, k):
+        if name not in self.counts:
+            self.counts[name] = 0
+            self.order.append(name)
+        self.counts[name] += k
+
+    def add(self, r):
+        if r.kind != logrec.ROLLOFF:
+            self._add(logrec.KIND_NAMES.get(r.kind, "kind-%d" % r.kind), 1)
+            self.dropped += 1
+            lo = r.seq
+        else:
+            f = r.fields()
+            k = f.get("dropped", 0)
+            k = k if isinstance(k, int) and k >= 0 else 0
+            self.dropped += k
+            lo = f.get("first", r.seq - k + 1)
+            for item in f.get("kinds", ["unknown*%d" % k] if k else []):
+                name, _star, cnt = item.partition("*")
+                self._add(name, int(cnt) if cnt.isdigit() else 1)
+        if self.first is None:
+            self.first = lo
+        self.last = (r.seq, bytes(r.chain))
+
+    def marker(self):
+        kinds = [c if self.counts[c] == 1 else "%s*%d" % (c, self.counts[c]) for c in self.order]
+        fields = {"dropped": self.dropped, "first": self.first, "last": self.last[0], "kinds": kinds[:16]}
+        return logrec.encode(logrec.ROLLOFF, self.last[0], None, logrec.encode_fields(fields), chain=self.last[1])
 
 
 class EventLog:
@@ -105,34 +152,94 @@ class EventLog:
         return self.seq
 
     def _roll_off(self, room):
-        """Keep the newest records (about half the budget) behind a ROLLOFF
-        marker carrying the chain anchor of the last record dropped."""
+        """Keep about half the budget: checks roll off first (oldest first),
+        protected kinds (install, boot, rejected install, self-test, override,
+        therapy, repair) only when they alone exceed it (issue 10 item 3,
+        docs/adr/0008-i10log-log-retention.md). Each run of dropped records
+        becomes one ROLLOFF marker (kinds, count, seq range) carrying the
+        chain anchor of its last record, so the chain still verifies."""
         target = self.max_bytes // 2 - room
-        size = self.size
-        # One pass keeping O(1) state (issue 11 items 4-5): before, every
-        # record's (offset, seq, chain) was listed first, about 100 KiB of heap
-        # for a full 32 KiB log on the unix port, so a CHECK that rolled the log
-        # off ran out of memory in a small heap. `cut` is the first record
-        # (not the first of all) whose tail fits the target; the marker takes
-        # the seq and chain of the record before it.
-        st = [0, None, None, None]  # records seen, (seq, chain) of the last one, the cut found
+        # Pass 1 keeps 4 bytes per record (kind, length, drop flag), not the
+        # records: listing them cost about 100 KiB of heap for a full 32 KiB log
+        # on the unix port, so a CHECK that rolled the log off ran out of memory
+        # in a small heap (issue 11 items 4-5).
+        kinds = bytearray()
+        lens = bytearray()
 
-        def visit(r):
-            if st[3] is None and st[0] >= 1 and size - r.offset + 64 <= target:
-                st[3] = (st[0], st[1], st[2], r.offset)
-            st[0] += 1
-            st[1], st[2] = r.seq, r.chain
+        def note(r):
+            kinds.append(r.kind)
+            lens.append(r.length >> 8)
+            lens.append(r.length & 0xFF)
 
-        self._walk(visit)
+        self._walk(note)
+        n = len(kinds)
+        drop = bytearray(n)  # old markers merge into new runs
+        est = 0
+        runs = 0
+        for i in range(n):
+            if kinds[i] == logrec.ROLLOFF:
+                drop[i] = 1
+                runs += 1 if i == 0 or not drop[i - 1] else 0
+            else:
+                est += (lens[2 * i] << 8) | lens[2 * i + 1]
+
+        for protected in (False, True):
+            for i in range(n):
+                if est + runs * MARKER_EST <= target:
+                    break
+                if drop[i] or (not protected and kinds[i] in PROTECTED):
+                    continue
+                drop[i] = 1
+                est -= (lens[2 * i] << 8) | lens[2 * i + 1]
+                left = i > 0 and drop[i - 1]
+                right = i + 1 < n and drop[i + 1]
+                runs += -1 if (left and right) else (1 if not (left or right) else 0)
+        # Pass 2: kept runs copied in chunks, each dropped run one marker.
+        self.st.write(NEW, b"")
+        st = [0, 0, None, None, 0]  # record index, bytes written, kept run start, open _Run, end
+
+        def copy(r):
+            i = st[0]
+            st[0] = i + 1
+            if i >= n:
+                return
+            if drop[i]:
+                if st[2] is not None:
+                    st[1] += self._append_range(st[2], r.offset)
+                    st[2] = None
+                if st[3] is None:
+                    st[3] = _Run()
+                st[3].add(r)
+            else:
+                if st[3] is not None:
+                    piece = st[3].marker()
+                    self.st.append(NEW, piece)
+                    st[1] += len(piece)
+                    st[3] = None
+                if st[2] is None:
+                    st[2] = r.offset
+            st[4] = r.offset + r.length
+
+        self._walk(copy)
+        if st[2] is not None:
+            st[1] += self._append_range(st[2], st[4])
         if st[3] is not None:
-            cut, last_seq, last_chain, start = st[3]
-        else:
-            cut, last_seq, last_chain, start = st[0], st[1], st[2], size
-        marker = logrec.encode(logrec.ROLLOFF, last_seq, None,
-                               logrec.encode_fields({"dropped": cut}), chain=last_chain)
-        self._copy(NEW, start, size, marker)
+            piece = st[3].marker()
+            self.st.append(NEW, piece)
+            st[1] += len(piece)
+        size = st[1]
         self._commit_new()
-        self.size = len(marker) + size - start
+        self.size = size
+
+    def _append_range(self, start, end):
+        off = start
+        while off < end:
+            part = self.st.read(LOG, off, min(CHUNK, end - off))
+            if not part:
+                raise StorageError("log shorter than expected")
+            self.st.append(NEW, part)
+            off += len(part)
+        return end - start
 
     def read_all(self):
         """The whole log as bytes (host pull; the log is bounded by max_bytes)."""
@@ -146,8 +253,11 @@ class EventLog:
         return logrec.verify_chain(self.read_all(), head)
 
     # --- typed helpers (issue 4: what the log must record) ---
-    def boot(self, state, version, code=""):
-        return self.append(logrec.BOOT, {"state": state, "version": version, "code": code})
+    def boot(self, state, version, code="", repair=""):
+        fields = {"state": state, "version": version, "code": code}
+        if repair:  # issue 10 item 3: "rolled-back" / "rolled-forward" commit at this boot
+            fields["repair"] = repair
+        return self.append(logrec.BOOT, fields)
 
     def check(self, verdict, codes, drug=""):
         return self.append(logrec.CHECK, {"verdict": verdict, "codes": list(codes), "drug": drug[:TEXT_MAX]})

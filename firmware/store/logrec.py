@@ -7,9 +7,13 @@
 #          ever (seq 0) chains from 32 zero bytes.
 # crc32  = binascii.crc32 (IEEE 802.3) over record[0:40+payload_len].
 #
-# A ROLLOFF marker may only be the first record of a log: it stands in for
-# every record that rolled off. Its seq and chain are those of the last
-# dropped record (the chain anchor), so the next record verifies against it.
+# A ROLLOFF marker stands in for a run of records that rolled off: first in
+# the log, or between two kept records (issue 10 item 3: protected kinds are
+# kept while checks roll off; docs/adr/0008-i10log-log-retention.md). Its seq
+# and chain are those of the last dropped record of the run (the chain
+# anchor), so the next record verifies against it; its seq must exceed the
+# seq before it. Fields: dropped (count), first/last (seq range), kinds
+# (["check*370", "boot"], as counted_codes).
 import binascii
 import hashlib
 
@@ -231,9 +235,14 @@ class Walk:
             if self.records == 0:
                 if kind != ROLLOFF and (seq != 0 or chain != chain_of(ZERO_CHAIN, head[0:8], payload)):
                     return self._fail(off, "first record neither genesis nor roll-off marker", False)
+            elif kind == ROLLOFF:
+                # A gap marker (issue 10 item 3): it stands in for the records
+                # seq self.seq+1 .. seq that rolled off between two kept ones;
+                # the record after it chains from its anchor.
+                why = _gap_marker_error(self.seq, self.chain, seq, chain, payload)
+                if why is not None:
+                    return self._fail(off, "roll-off marker inside the log " + why, False)
             else:
-                if kind == ROLLOFF:
-                    return self._fail(off, "roll-off marker inside the log", False)
                 if seq != self.seq + 1:
                     return self._fail(off, "sequence %d follows %d" % (seq, self.seq), False)
                 if chain != chain_of(self.chain, head[0:8], payload):
@@ -246,6 +255,23 @@ class Walk:
             off += rlen
             self.end = off
         return None
+
+
+def _gap_marker_error(prev_seq, prev_chain, seq, chain, payload):
+    """A marker between kept records must account for exactly the seqs it
+    skips (first = prev+1, last = seq, dropped = the gap) and cannot reuse
+    the previous chain (a real anchor is a later hash)."""
+    if seq <= prev_seq:
+        return "has seq %d after %d" % (seq, prev_seq)
+    if chain == prev_chain:
+        return "repeats the previous chain"
+    try:
+        f = decode_fields(payload)
+    except LogCorruptError:
+        return "has a malformed payload"
+    if f.get("first") != prev_seq + 1 or f.get("last") != seq or f.get("dropped") != seq - prev_seq:
+        return "does not account for seq %d..%d" % (prev_seq + 1, seq)
+    return None
 
 
 def bytes_at(data):

@@ -98,7 +98,9 @@ class PumpStore:
                     self.log.selftest_failed(SelfTestError.code, why)
         state = OK if self.active is not None else NO_LIBRARY
         if self.log is not None:
-            self.log.boot(state, self.version(), self.fault or "")
+            # issue 10 item 3: a commit rolled back (or forward) by a power cut
+            # leaves a record: the boot record names the repair.
+            self.log.boot(state, self.version(), self.fault or "", repair or "")
         return {"state": state, "version": self.version(), "counter": self.counter,
                 "code": self.fault, "repair": repair, "log": log_repair}
 

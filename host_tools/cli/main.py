@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 
+from host_tools import safetext
 from host_tools.errors import DruglibError
 
 # name -> (module, one-line help)
@@ -76,10 +77,10 @@ def main(argv=None):
             return 2
         return importlib.import_module(args._module).run(args) or 0
     except _ArgError as e:
-        print("error: %s" % e, file=sys.stderr)
+        print("error: %s" % safetext.text(e), file=sys.stderr)  # issue 10 item 5
         return 2
     except DruglibError as e:
-        print("error: %s" % e, file=sys.stderr)
+        print("error: %s" % safetext.text(e), file=sys.stderr)  # issue 10 item 5
         return e.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -87,7 +88,7 @@ def main(argv=None):
     except BrokenPipeError:
         return 1
     except Exception as e:  # a bug: still one line, never a traceback to a user
-        print("error: internal error (%s: %s); please report it" % (type(e).__name__, e), file=sys.stderr)
+        print("error: internal error (%s: %s); please report it" % (type(e).__name__, safetext.text(e)), file=sys.stderr)
         return 70
 
 

@@ -6,6 +6,8 @@ opens offline, on a ward PC, from a file.
 """
 import jinja2
 
+from host_tools import safetext
+
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -86,5 +88,6 @@ def age(seconds):
 
 
 def render(report):
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                             finalize=safetext.finalize)  # issue 10 item 5
     return env.from_string(TEMPLATE).render(r=report, age=age)

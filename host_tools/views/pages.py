@@ -6,6 +6,8 @@ import datetime
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from host_tools import safetext
+
 
 def visible(value):
     """An untrusted string as text: HTML-escaped, and every control character
@@ -23,7 +25,8 @@ def visible(value):
 
 def _env():
     env = Environment(loader=PackageLoader("host_tools.views", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      finalize=safetext.finalize)  # issue 10 item 5: no raw control char on a page
     env.filters["visible"] = visible
     return env
 

@@ -74,6 +74,7 @@ class Summary:
         self.rejected_installs = []
         self.faults = []
         self.rolled_off = 0
+        self.rolloffs = []       # markers: {"seq", "first", "last", "dropped", "kinds"} (issue 10 item 3)
         self.unknown = {}
         self.events = []         # timeline: {"x", "lane", "cls", "title"}
         self.drugs = {}          # drug name as entered -> [programmings, rejected, unknown to the library]
@@ -143,7 +144,11 @@ def _fault(s, seq, f, what):
 
 
 def _rolloff(s, seq, f):
-    s.rolled_off += f.get("dropped", 0) if isinstance(f.get("dropped"), int) else 0
+    n = f.get("dropped", 0) if isinstance(f.get("dropped"), int) else 0
+    s.rolled_off += n
+    s.rolloffs.append({"seq": seq, "first": f.get("first"), "last": f.get("last", seq), "dropped": n,
+                       "kinds": f.get("kinds", [])})
+    s.event(seq, f, "library", "info", "#%d rolled off: %d records (%s)" % (seq, n, ",".join(f.get("kinds", []))))
 
 
 def _therapy(s, seq, f):
@@ -202,6 +207,7 @@ def report(data):
     return {
         "verified": ver["verified"], "chain_error": ver["error"], "bytes": ver["bytes"],
         "records": s.records, "first_seq": s.first_seq, "last_seq": s.last_seq, "rolled_off": s.rolled_off,
+        "rolloffs": s.rolloffs,
         "kinds": [{"kind": k, "label": RECORD_KINDS.get(k, ("unknown record kind",))[0], "count": n}
                   for k, n in sorted(s.kinds.items())],
         "programmings": s.checks, "verdicts": s.verdicts,

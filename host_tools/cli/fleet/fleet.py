@@ -10,6 +10,7 @@ pump's verification on the library now on the broker.
 """
 import json
 
+from host_tools import safetext
 from host_tools.errors import UsageError
 from host_tools.fleet import mqtt, topics, view
 from host_tools.fleet.page import age, render
@@ -72,12 +73,12 @@ def run(args):
         s.close()
     report = view.build(messages, trust=trust, broker=str(spec))
     if args.json:
-        print(json.dumps(report, indent=2, sort_keys=True))
+        print(safetext.dumps(report, indent=2, sort_keys=True))  # issue 10 item 5
     elif args.html:
         write_atomic(args.html, render(report).encode("utf-8"))
         print("wrote %s: %d pumps, %s on the newest library" % (
             args.html, report["summary"]["pumps"],
             "%.0f %%" % (100 * report["summary"]["share_on_newest"]) if report["summary"]["pumps"] else "none"))
     else:
-        print(_table(report))
+        print(_table(safetext.deep(report)))
     return 0

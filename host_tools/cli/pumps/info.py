@@ -2,7 +2,7 @@
 
     druglib info --port URL|-p URL [--baud N] [--json]
 """
-import json
+from host_tools import safetext
 
 from host_tools.cli.pumps import options
 from host_tools.link.client import PumpLink
@@ -23,13 +23,13 @@ def run(args):
     sha = info.get("library_sha256")
     info["library_sha256"] = bytes(sha).hex() if isinstance(sha, (bytes, bytearray)) else ""
     if args.json:
-        print(json.dumps(info, indent=2, sort_keys=True))
+        print(safetext.dumps(info, indent=2, sort_keys=True))  # issue 10 item 5
         return 0
     if info["state"] == "ok":
         lib = "library %s version %d sha256 %s" % (info["library"], info["version"], info["library_sha256"])
     else:
         lib = "NO usable library (%s): every programming is refused" % (info["fault"] or "NO_LIBRARY")
-    print("pump %s on %s: %s; anti-rollback counter %d; event log head #%d (%d bytes)%s"
+    print(safetext.text("pump %s on %s: %s; anti-rollback counter %d; event log head #%d (%d bytes)%s"
           % (info["pump_id"], args.port, lib, info["counter"], info["log_seq"], info["log_size"],
-             "; unfinished push: %d bytes staged" % info["transfer_have"] if info.get("transfer_have") else ""))
+             "; unfinished push: %d bytes staged" % info["transfer_have"] if info.get("transfer_have") else "")))
     return 0

@@ -9,6 +9,8 @@ edited, deleted, reordered or cut-off record is an error (LOG_CORRUPT).
 """
 import json
 
+from host_tools import safetext
+
 from firmware.store import logrec
 from host_tools.library.files import write_atomic
 from host_tools.cli.pumps import options
@@ -29,12 +31,14 @@ def _value(v):
 
 
 def _text(v):
+    # issue 10 item 5: every string from the log escaped (host_tools/safetext.py)
     if isinstance(v, list):
-        return ",".join(v) if v else "-"
+        return ",".join(safetext.text(x) for x in v) if v else "-"
     if isinstance(v, bytes):
         return v.hex()
     if isinstance(v, str):
-        return v if v and " " not in v else json.dumps(v)
+        t = safetext.text(v)
+        return t if t and " " not in t else '"%s"' % t.replace('"', '\\"')
     return str(v)
 
 
@@ -47,13 +51,13 @@ def run(args):
         write_atomic(args.out, data)
     records = logrec.decode_all(data)
     if args.json:
-        print(json.dumps({"port": args.port, "pump_id": info.get("pump_id"), "verified": True, "records": [
+        print(safetext.dumps({"port": args.port, "pump_id": info.get("pump_id"), "verified": True, "records": [
             {"seq": s, "kind": k, "fields": {f: _value(v) for f, v in sorted(fields.items())}}
             for s, k, fields in records], "head_seq": seq, "head_chain": chain.hex() if seq >= 0 else None,
             "bytes": len(data)}, indent=2))
         return 0
     for s, k, fields in records:
-        print("#%-5d %-16s %s" % (s, k, " ".join("%s=%s" % (f, _text(v)) for f, v in sorted(fields.items()))))
+        print("#%-5d %-16s %s" % (s, k, " ".join("%s=%s" % (safetext.text(f), _text(v)) for f, v in sorted(fields.items()))))
     print("event log of pump %s verified: %d records, %d bytes, head #%d, chain %s"
-          % (info.get("pump_id"), count, len(data), seq, chain.hex()[:16] if seq >= 0 else "-"))
+          % (safetext.text(info.get("pump_id")), count, len(data), seq, chain.hex()[:16] if seq >= 0 else "-"))
     return 0

@@ -8,6 +8,8 @@ process ids and settings) once the pump has booted, then runs until SIGTERM,
 SIGINT (Ctrl-C) or until the firmware stops. Details: docs/protocol.md.
 """
 import json
+
+from host_tools import safetext
 import os
 import signal
 
@@ -53,11 +55,11 @@ def run(args):
     try:
         info = sim.start()
         if args.json:
-            print(json.dumps(info), flush=True)
+            print(safetext.dumps(info), flush=True)  # issue 10 item 5
         else:
             print(info["port"], flush=True)
             sim.log("pump %s ready on %s (library version %d, %s); %d baud, drop %g, corrupt %g, seed %d; "
-                    "Ctrl-C to stop" % (info["pump_id"], info["port"], info["version"], info["state"], args.baud,
+                    "Ctrl-C to stop" % (safetext.text(info["pump_id"]), info["port"], info["version"], info["state"], args.baud,
                                         drop, corrupt, sim.seed))
         sim.wait()
         exited = sim.firmware_exit()

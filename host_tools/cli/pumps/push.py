@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+from host_tools import safetext
+
 from host_tools.errors import UsageError
 from host_tools.library.files import read_bytes
 from host_tools.cli.pumps import options
@@ -90,9 +92,9 @@ def summary(results):
     rows = [("pump", "old", "new", "result", "time")]
     for r in results:
         new = r["version"] if r["outcome"] in OK_OUTCOMES else None
-        rows.append((r["port"] + (" (%s)" % r["pump_id"] if r["pump_id"] else ""),
+        rows.append((safetext.text(r["port"] + (" (%s)" % r["pump_id"] if r["pump_id"] else "")),
                      "-" if r["previous"] is None else str(r["previous"]), "-" if new is None else str(new),
-                     _cell(r), "%.1f s" % r["seconds"]))
+                     safetext.text(_cell(r)), "%.1f s" % r["seconds"]))
     widths = [max(len(row[c]) for row in rows) for c in range(5)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -126,9 +128,9 @@ def run(args):
                 if show:
                     from tqdm import tqdm
 
-                    tqdm.write(_line(r), file=sys.stdout)
+                    tqdm.write(safetext.text(_line(r)), file=sys.stdout)  # issue 10 item 5
                 else:
-                    print(_line(r), flush=True)
+                    print(safetext.text(_line(r)), flush=True)
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(ports))]
     for t in threads:
@@ -139,13 +141,13 @@ def run(args):
         if b is not None:
             b.close()
     if args.json:
-        print(json.dumps({"library": args.library, "bytes": len(blob), "pumps": results}, indent=2))
+        print(safetext.dumps({"library": args.library, "bytes": len(blob), "pumps": results}, indent=2))
     elif len(results) > 1:
         print(summary(results))
     bad = [r for r in results if r["outcome"] not in OK_OUTCOMES]
     if bad:
         print("error: %d of %d pump(s) did not take %s: %s" % (
             len(bad), len(results), args.library,
-            "; ".join("%s %s" % (r["port"], r["code"]) for r in bad)), file=sys.stderr)
+            safetext.text("; ".join("%s %s" % (r["port"], r["code"]) for r in bad))), file=sys.stderr)
         return 1
     return 0

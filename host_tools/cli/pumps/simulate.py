@@ -22,6 +22,7 @@ import tempfile
 
 from firmware.jsontext import Number, dumps
 from firmware.therapy import actions
+from host_tools import safetext
 from host_tools.cli.pumps import options
 from host_tools.errors import DruglibError, UsageError
 
@@ -138,19 +139,19 @@ def run_steps(link, steps, out, as_json):
         if start is None:
             start = ans["clock_mh"] - (actions.parse(s).args.get("hours", 0) if s["action"] == "advance" else 0)
         if as_json:
-            out.write(json.dumps({"step": i, "action": s["action"], "result": ans["result"],
+            out.write(safetext.dumps({"step": i, "action": s["action"], "result": ans["result"],
                                   "codes": ans["codes"], "state": ans["state"]}) + "\n")
         else:
             out.write("%-4d %-9s %-11s %-8s %-14s %s\n" % (i, _hours(ans["clock_mh"] - start), s["action"],
                                                            ans["result"], ans["state"],
-                                                           ", ".join(ans["codes"]) or "-"))
+                                                           safetext.text(", ".join(ans["codes"]) or "-")))
             for f in ans.get("findings", []):
                 # what blocks, and what the pump says at a bag's end or a re-initiation
                 if f["severity"] != "advisory" or s["action"] in ("advance", "start", "resume"):
-                    out.write("%-4s   %s %s\n" % ("", f["code"] + ":", f["message"]))
+                    out.write("%-4s   %s %s\n" % ("", safetext.text(f["code"]) + ":", safetext.text(f["message"])))
         out.flush()
     if not as_json:
-        out.write("course record: %s\n" % _record_text(ans.get("record")))
+        out.write("course record: %s\n" % safetext.text(_record_text(ans.get("record"))))
 
 
 def run(args):
