@@ -19,11 +19,14 @@ from firmware.link import frames as link
 from firmware.store import logrec
 from firmware.errors import LogCorruptError, PumpError
 from host_tools.errors import DruglibError, LinkError
+from host_tools.link import answer
 
 DEFAULT_BAUD = 115200
 DEFAULT_RETRIES = 10
 DATA_CHUNK = 512       # library bytes per DATA frame (the pump's storage chunk)
 MIN_CHUNK = 64
+MAX_WINDOW = 65536     # never more in flight than this, whatever a pump announces
+MAX_STUCK = 16         # exchanges (or go-backs) without progress before a push gives up (issue 11 item 6)
 LOG_CHUNK = 768        # log bytes asked per LOG request (firmware/pumpserve.LOG_DATA_MAX)
 END_EXTRA_S = 2.0      # END waits for verification and the atomic commit on the pump:
 END_EXTRA_PER_BYTE_S = 20e-6  # 2 s + 20 us per library byte (hashing, copying, signatures)
@@ -161,7 +164,7 @@ class PumpLink:
 
     # --- commands ---
     def info(self):
-        return _fields(self.request(link.INFO))
+        return answer.check_info(_fields(self.request(link.INFO)))
 
     def check(self, text):
         """One programming (JSON text) checked and logged by the pump -> its result JSON."""
@@ -186,52 +189,30 @@ class PumpLink:
         except ValueError:
             raise LinkError("the pump sent a therapy answer that is not JSON") from None
 
-    def push(self, blob, progress=None, chunk=DATA_CHUNK):
+    def push(self, blob, progress=None, chunk=None):
         """Install `blob` on the pump: BEGIN, DATA..., END. Resumes a transfer
         the pump already holds part of. -> END's fields {status, version,
-        previous} plus "resumed_from"; DeviceError if the pump refuses."""
+        previous} plus "resumed_from"; DeviceError if the pump refuses.
+
+        A pump that announces a receive `window` in BEGIN's answer gets
+        several DATA frames in flight (issue 11 item 1, docs/protocol.md
+        "Windowed DATA"); one that does not gets stop-and-wait."""
         total = len(blob)
         sha = hashlib.sha256(blob).digest()
-        r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + b"\x00"))
-        have = int(r.get("have", 0))
-        if have and (have > total or hashlib.sha256(blob[:have]).digest() != r.get("prefix_sha256")):
-            r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + bytes((link.BEGIN_RESTART,))))
-            have = int(r.get("have", 0))
+        r = self._begin(total, sha, 0)
+        have = r["have"]
+        if have and hashlib.sha256(blob[:have]).digest() != r["prefix_sha256"]:
+            r = self._begin(total, sha, link.BEGIN_RESTART)
+            have = r["have"]
+            if have:
+                raise LinkError("the pump on %s kept %d bytes after BEGIN RESTART" % (self.url, have))
         resumed = have
         _progress(progress, have)
-        size = max(MIN_CHUNK, min(chunk, link.MAX_PAYLOAD - 4))
-        clean = 0
-        gaps = 0
-        while have < total:
-            n = min(size, total - have)
-            try:
-                # while frames can still shrink, give up on a size sooner and halve it
-                r = _fields(self.request(link.DATA, link.pack_u32(have) + blob[have:have + n],
-                                         retries=2 if size > MIN_CHUNK else None))
-            except LinkError:
-                if size > MIN_CHUNK:
-                    size = max(MIN_CHUNK, size // 2)
-                    clean = 0
-                    continue
-                raise
-            except DeviceError as e:
-                if e.code in ("XFER_GAP", "XFER_MISMATCH") and "have" in e.fields and gaps < 8:
-                    gaps += 1  # the pump says where it is: go on from there
-                    have = int(e.fields["have"])
-                    _progress(progress, have)
-                    continue
-                raise
-            have = int(r["have"])
-            _progress(progress, have)
-            # adapt the frame size to the line: halve after a retransmission, grow back when clean
-            if self.last_attempts > 1:
-                size = max(MIN_CHUNK, size // 2)
-                clean = 0
-            else:
-                clean += 1
-                if clean >= 4 and size < chunk:
-                    size = min(chunk, size * 2)
-                    clean = 0
+        window = r.get("window")
+        if window:
+            self._push_windowed(blob, have, window, progress, chunk or (link.MAX_PAYLOAD - 4))
+        else:
+            self._push_stop_and_wait(blob, have, progress, chunk or DATA_CHUNK)
         try:
             extra = self.end_extra if self.end_extra is not None else END_EXTRA_S + END_EXTRA_PER_BYTE_S * total
             r = _fields(self.request(link.END, link.pack_u32(total) + sha, extra_timeout=extra))
@@ -245,8 +226,147 @@ class PumpLink:
                     return {"status": "installed", "version": version, "previous": None,
                             "resumed_from": resumed, "confirmed_by": "INFO"}
             raise
+        answer.check_end(r, _header_version(blob))
         r["resumed_from"] = resumed
         return r
+
+    def _begin(self, total, sha, flags):
+        r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + bytes((flags,))))
+        answer.check_begin(r, total)
+        return r
+
+    def _push_stop_and_wait(self, blob, have, progress, chunk):
+        total = len(blob)
+        size = max(MIN_CHUNK, min(chunk, link.MAX_PAYLOAD - 4))
+        clean = 0
+        stuck = 0  # exchanges without progress (issue 11 item 6: bounded)
+        while have < total:
+            n = min(size, total - have)
+            try:
+                # while frames can still shrink, give up on a size sooner and halve it
+                r = _fields(self.request(link.DATA, link.pack_u32(have) + blob[have:have + n],
+                                         retries=2 if size > MIN_CHUNK else None))
+            except LinkError:
+                if size > MIN_CHUNK:
+                    size = max(MIN_CHUNK, size // 2)
+                    clean = 0
+                    continue
+                raise
+            except DeviceError as e:
+                if e.code in ("XFER_GAP", "XFER_MISMATCH") and "have" in e.fields:
+                    new = answer.check_have(e.fields, total, "ERR %s" % e.code)
+                    stuck = 0 if new > have else stuck + 1
+                    if stuck > MAX_STUCK:
+                        raise answer.no_progress(self.url, have, total, stuck) from None
+                    have = new  # the pump says where it is: go on from there
+                    _progress(progress, have)
+                    continue
+                raise
+            new = answer.check_have(r, total, "DATA")
+            stuck = 0 if new > have else stuck + 1
+            if stuck > MAX_STUCK:
+                raise answer.no_progress(self.url, have, total, stuck)
+            have = new
+            _progress(progress, have)
+            # adapt the frame size to the line: halve after a retransmission, grow back when clean
+            if self.last_attempts > 1:
+                size = max(MIN_CHUNK, size // 2)
+                clean = 0
+            else:
+                clean += 1
+                if clean >= 4 and size < chunk:
+                    size = min(chunk, size * 2)
+                    clean = 0
+
+    def _push_windowed(self, blob, have, window, progress, chunk):
+        """DATA frames pipelined up to `window` bytes in flight (issue 11 item 1).
+
+        Every DATA frame has its own sequence number; the pump handles them
+        in order and answers each with its cumulative `have`, so one answer
+        acknowledges every frame before it (a lost answer costs nothing).
+        A lost or damaged frame makes the next ones land past `have`: the
+        pump answers XFER_GAP with `have`, the host forgets what it had in
+        flight, ignores answers to frames sent before, and sends again from
+        `have` (go-back-N by offset). A silent line: after a timeout, the
+        same. Safety is the pump's, as before: bytes are only appended at
+        `have`, repeats must be equal, and END installs only if the whole
+        staged library hashes to the SHA-256 announced at BEGIN."""
+        total = len(blob)
+        size = max(MIN_CHUNK, min(chunk, link.MAX_PAYLOAD - 4))
+        window = max(size, min(int(window), MAX_WINDOW))
+        inflight = []  # [seq, offset, end] in send order
+        sent_end = most = have  # `most`: the highest offset sent (the pump cannot have more)
+        clean = 0      # frames answered since the last go-back: the frame size grows back
+        stuck = 0      # go-backs without progress (issue 11 item 6: bounded)
+        timeout = self._timeout(window + 2 * size, 64 * (window // size + 2))
+        deadline = time.monotonic() + timeout
+        while have < total:
+            if clean >= 4 and size < chunk:
+                size = min(chunk, size * 2)
+                clean = 0
+            # fill the window
+            while sent_end < total and (sent_end - have) + min(size, total - sent_end) <= window:
+                n = min(size, total - sent_end)
+                self.seq = (self.seq + 1) % link.SEQ_MOD
+                frame = link.encode(link.DATA, self.seq, link.pack_u32(sent_end) + blob[sent_end:sent_end + n])
+                try:
+                    self.port.write(frame)
+                except Exception as e:
+                    raise LinkError("cannot write to %s: %s" % (self.url, e)) from None
+                self.stats["requests"] += 1
+                inflight.append((self.seq, sent_end, sent_end + n))
+                sent_end += n
+                most = max(most, sent_end)
+            try:
+                data = self.port.read(max(1, self.port.in_waiting or 0))
+            except Exception as e:
+                raise LinkError("cannot read from %s: %s" % (self.url, e)) from None
+            go_back = False
+            for item in self.dec.feed(data) if data else ():
+                if isinstance(item, link.Fault):
+                    if item.reason != link.F_SHORT:
+                        self.stats["bad_frames"] += 1
+                    continue  # a damaged answer: a later one (cumulative) says as much
+                if item.ftype == link.NAK:
+                    self.stats["naks"] += 1  # a damaged DATA: the next ones get XFER_GAP
+                    continue
+                pos = _find(inflight, item.seq)
+                if pos < 0 or item.ftype not in (link.DATA | link.OK, link.ERR):
+                    self.stats["stale"] += 1
+                    continue
+                fields = _fields(item.payload)
+                if item.ftype == link.ERR:
+                    code = fields.get("code")
+                    if code not in ("XFER_GAP", "XFER_MISMATCH") or "have" not in fields:
+                        raise DeviceError(str(code or "PUMP_ERROR"), str(fields.get("message", "")), fields)
+                    new = answer.check_have(fields, total, "ERR %s" % code, most)
+                    go_back = True
+                else:
+                    new = answer.check_have(fields, total, "DATA", most)
+                if new > have:
+                    have = new
+                    stuck = 0
+                    clean += 1
+                    _progress(progress, have)
+                del inflight[:pos + 1]  # answered in order: every earlier frame is done with
+                deadline = time.monotonic() + timeout
+                if go_back:
+                    have = new  # the pump says where it is (it may be below: a resume by offset)
+                    break
+            if not go_back and inflight and time.monotonic() >= deadline:
+                self.stats["timeouts"] += 1
+                go_back = True
+            if go_back:
+                stuck += 1
+                if stuck > MAX_STUCK:
+                    raise answer.no_progress(self.url, have, total, stuck)
+                self.stats["retransmissions"] += len(inflight)
+                # a noisy line: smaller frames get through (halve; grow back when clean)
+                size = max(MIN_CHUNK, size // 2)
+                clean = 0
+                inflight = []
+                sent_end = have
+                deadline = time.monotonic() + timeout
 
     def pull_log(self, tries=3):
         """-> (log bytes, (head seq, head chain), record count), verified with
@@ -254,21 +374,22 @@ class PumpLink:
         last = None
         for _ in range(tries):
             r = _fields(self.request(link.LOG, link.pack_u32(0) + link.pack_u16(LOG_CHUNK)))
-            size, seq, chain = int(r["size"]), int(r["seq"]), bytes(r["chain"])
-            data = bytearray(r["data"])
+            size, seq, chain, first = answer.check_log(r, 0)
+            data = bytearray(first)
             while len(data) < size:
                 r = _fields(self.request(link.LOG, link.pack_u32(len(data)) + link.pack_u16(LOG_CHUNK)))
-                if not r["data"]:
+                more = answer.check_log(r, len(data))[3]
+                if not more:
                     break
-                data += r["data"]
+                data += more
             data = bytes(data[:size])
             try:
                 count, _s, _c = logrec.verify_chain(data, (seq, chain) if seq >= 0 else None)
                 return data, (seq, chain), count
             except LogCorruptError as e:
                 last = e
-                now = _fields(self.request(link.LOG, link.pack_u32(0) + link.pack_u16(0)))
-                if (int(now["size"]), int(now["seq"])) == (size, seq):
+                now = answer.check_log(_fields(self.request(link.LOG, link.pack_u32(0) + link.pack_u16(0))), 0)
+                if now[:2] == (size, seq):
                     break  # the log did not move while we read it: it really is corrupt
         raise DeviceError(LogCorruptError.code, "the pump's event log does not verify: %s" % last.message)
 
@@ -278,6 +399,13 @@ def _fields(body):
         return logrec.decode_fields(body)
     except PumpError:
         raise LinkError("the pump sent an answer that does not decode") from None
+
+
+def _find(inflight, seq):
+    for i, entry in enumerate(inflight):
+        if entry[0] == seq:
+            return i
+    return -1
 
 
 def _summary(why):
