@@ -210,7 +210,11 @@ class PumpLink:
         _progress(progress, have)
         window = r.get("window")
         if window:
-            self._push_windowed(blob, have, window, progress, chunk or (link.MAX_PAYLOAD - 4))
+            # frames as large as a frame may be, but at least 4 per library: a
+            # lost frame then never costs more than a quarter of a small push,
+            # and a cut mid-push leaves a resumable prefix (docs/protocol.md)
+            self._push_windowed(blob, have, window, progress,
+                                chunk or max(DATA_CHUNK // 2, min(link.MAX_PAYLOAD - 4, total // 4)))
         else:
             self._push_stop_and_wait(blob, have, progress, chunk or DATA_CHUNK)
         try:
