@@ -141,7 +141,7 @@ def load_rules(root_dir="druglib"):
         "drug": models[0],
         "drugs": models,
         # issue 11 item 3: benchmark-only drugs; never signed for release
-        "synthetic": any(doc["drug"].get("synthetic") for _, doc, _ in drugs),
+        "synthetic": 1 if any(doc["drug"].get("synthetic") for _, doc, _ in drugs) else 0,
     }
 
 
