@@ -129,12 +129,6 @@ class BatchPort(FakePort):
         return super().read(n)
 
 
-def big_library(kit):
-    """A library of several frames: the released blob's own bytes do not
-    matter to the transfer, the whole-library hash does (END refuses others)."""
-    return kit.blob
-
-
 @pytest.mark.parametrize("lose", [(), (2,), (3, 4), (2, 5, 6)])
 def test_a_windowed_push_recovers_lost_frames_by_offset(kit, lose):
     """Frames lost mid-window: the pump answers XFER_GAP with `have`, the host

@@ -352,11 +352,17 @@ class PumpLink:
                     stuck = 0
                     clean += 1
                     _progress(progress, have)
+                elif not go_back:
+                    stuck += 1  # an answer that does not move `have`: a stuck pump is bounded too
+                    if stuck > MAX_STUCK * (window // size + 1):
+                        raise answer.no_progress(self.url, have, total, stuck)
                 del inflight[:pos + 1]  # answered in order: every earlier frame is done with
                 deadline = time.monotonic() + timeout
                 if go_back:
                     have = new  # the pump says where it is (it may be below: a resume by offset)
                     break
+            if not go_back and not inflight and sent_end > have:
+                go_back = True  # every frame answered, yet the pump is behind: send again from its `have`
             if not go_back and inflight and time.monotonic() >= deadline:
                 self.stats["timeouts"] += 1
                 go_back = True
