@@ -228,3 +228,40 @@ def test_the_pacer_keeps_an_absolute_schedule():
     assert due[-1] == pytest.approx(t0 + 16000 * byte_s + 0.016)  # exactly the baud rate over 16,000 bytes
     # an idle line restarts its schedule at the time the next bytes come
     assert sim.schedule(1, now=t0 + 100) == pytest.approx(t0 + 100 + byte_s + 0.016)
+
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+REQ_TYPES = [link.INFO, link.BEGIN, link.DATA, link.END, link.ABORT, link.LOG, link.CHECK, link.THERAPY, 0x09, 0x7F]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(REQ_TYPES), st.integers(0, 3), st.binary(max_size=80)), max_size=12),
+       st.binary(max_size=200))
+def test_fuzzed_frames_never_escape_the_loop_nor_touch_the_library(kit, reqs, noise):
+    """Issue 11 item 6 (CPython engine): valid frames of every request type
+    with random payloads, and raw noise: never an exception out of feed(),
+    always an answer per request, the active library unchanged."""
+    srv = fuzz_server(kit)
+    active = srv.pump.store.library_bytes()
+    for ftype, seq, payload in reqs:
+        out = link.Decoder().feed(srv.feed(link.encode(ftype, seq, payload)))
+        # one answer per request (a NAK may precede it: the noise of an earlier example)
+        assert len([f for f in out if isinstance(f, link.Frame) and f.ftype != link.NAK]) == 1
+    srv.feed(noise)
+    assert srv.pump.store.library_bytes() == active
+
+
+_FUZZ = {}
+
+
+def fuzz_server(kit):
+    """One pump running kit's library per test session (cheap to reuse: the
+    property asserts the library never changes)."""
+    if "srv" not in _FUZZ:
+        from test_link_attacks import push
+
+        srv = make_server(FaultStorage(), kit.trust)
+        assert push(srv, kit.blob)[1]["status"] == "installed"
+        _FUZZ["srv"] = srv
+    return _FUZZ["srv"]
