@@ -19,7 +19,7 @@ from firmware.link import frames as link
 from firmware.store import logrec
 from firmware.errors import LogCorruptError, PumpError
 from host_tools.errors import DruglibError, LinkError
-from host_tools.link import answer
+from host_tools.link import answer, pushdata
 
 DEFAULT_BAUD = 115200
 DEFAULT_RETRIES = 10
@@ -213,10 +213,10 @@ class PumpLink:
             # frames as large as a frame may be, but at least 4 per library: a
             # lost frame then never costs more than a quarter of a small push,
             # and a cut mid-push leaves a resumable prefix (docs/protocol.md)
-            self._push_windowed(blob, have, window, progress,
+            pushdata.windowed(self, blob, have, window, progress,
                                 chunk or max(DATA_CHUNK // 2, min(link.MAX_PAYLOAD - 4, total // 4)))
         else:
-            self._push_stop_and_wait(blob, have, progress, chunk or DATA_CHUNK)
+            pushdata.stop_and_wait(self, blob, have, progress, chunk or DATA_CHUNK)
         try:
             extra = self.end_extra if self.end_extra is not None else END_EXTRA_S + END_EXTRA_PER_BYTE_S * total
             r = _fields(self.request(link.END, link.pack_u32(total) + sha, extra_timeout=extra))
@@ -238,145 +238,6 @@ class PumpLink:
         r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + bytes((flags,))))
         answer.check_begin(r, total)
         return r
-
-    def _push_stop_and_wait(self, blob, have, progress, chunk):
-        total = len(blob)
-        size = max(MIN_CHUNK, min(chunk, link.MAX_PAYLOAD - 4))
-        clean = 0
-        stuck = 0  # exchanges without progress (issue 11 item 6: bounded)
-        while have < total:
-            n = min(size, total - have)
-            try:
-                # while frames can still shrink, give up on a size sooner and halve it
-                r = _fields(self.request(link.DATA, link.pack_u32(have) + blob[have:have + n],
-                                         retries=2 if size > MIN_CHUNK else None))
-            except LinkError:
-                if size > MIN_CHUNK:
-                    size = max(MIN_CHUNK, size // 2)
-                    clean = 0
-                    continue
-                raise
-            except DeviceError as e:
-                if e.code in ("XFER_GAP", "XFER_MISMATCH") and "have" in e.fields:
-                    new = answer.check_have(e.fields, total, "ERR %s" % e.code)
-                    stuck = 0 if new > have else stuck + 1
-                    if stuck > MAX_STUCK:
-                        raise answer.no_progress(self.url, have, total, stuck) from None
-                    have = new  # the pump says where it is: go on from there
-                    _progress(progress, have)
-                    continue
-                raise
-            new = answer.check_have(r, total, "DATA")
-            stuck = 0 if new > have else stuck + 1
-            if stuck > MAX_STUCK:
-                raise answer.no_progress(self.url, have, total, stuck)
-            have = new
-            _progress(progress, have)
-            # adapt the frame size to the line: halve after a retransmission, grow back when clean
-            if self.last_attempts > 1:
-                size = max(MIN_CHUNK, size // 2)
-                clean = 0
-            else:
-                clean += 1
-                if clean >= 4 and size < chunk:
-                    size = min(chunk, size * 2)
-                    clean = 0
-
-    def _push_windowed(self, blob, have, window, progress, chunk):
-        """DATA frames pipelined up to `window` bytes in flight (issue 11 item 1).
-
-        Every DATA frame has its own sequence number; the pump handles them
-        in order and answers each with its cumulative `have`, so one answer
-        acknowledges every frame before it (a lost answer costs nothing).
-        A lost or damaged frame makes the next ones land past `have`: the
-        pump answers XFER_GAP with `have`, the host forgets what it had in
-        flight, ignores answers to frames sent before, and sends again from
-        `have` (go-back-N by offset). A silent line: after a timeout, the
-        same. Safety is the pump's, as before: bytes are only appended at
-        `have`, repeats must be equal, and END installs only if the whole
-        staged library hashes to the SHA-256 announced at BEGIN."""
-        total = len(blob)
-        size = max(MIN_CHUNK, min(chunk, link.MAX_PAYLOAD - 4))
-        window = max(size, min(int(window), MAX_WINDOW))
-        inflight = []  # [seq, offset, end] in send order
-        sent_end = most = have  # `most`: the highest offset sent (the pump cannot have more)
-        clean = 0      # frames answered since the last go-back: the frame size grows back
-        stuck = 0      # go-backs without progress (issue 11 item 6: bounded)
-        timeout = self._timeout(window + 2 * size, 64 * (window // size + 2))
-        deadline = time.monotonic() + timeout
-        while have < total:
-            if clean >= 4 and size < chunk:
-                size = min(chunk, size * 2)
-                clean = 0
-            # fill the window
-            while sent_end < total and (sent_end - have) + min(size, total - sent_end) <= window:
-                n = min(size, total - sent_end)
-                self.seq = (self.seq + 1) % link.SEQ_MOD
-                frame = link.encode(link.DATA, self.seq, link.pack_u32(sent_end) + blob[sent_end:sent_end + n])
-                try:
-                    self.port.write(frame)
-                except Exception as e:
-                    raise LinkError("cannot write to %s: %s" % (self.url, e)) from None
-                self.stats["requests"] += 1
-                inflight.append((self.seq, sent_end, sent_end + n))
-                sent_end += n
-                most = max(most, sent_end)
-            try:
-                data = self.port.read(max(1, self.port.in_waiting or 0))
-            except Exception as e:
-                raise LinkError("cannot read from %s: %s" % (self.url, e)) from None
-            go_back = False
-            for item in self.dec.feed(data) if data else ():
-                if isinstance(item, link.Fault):
-                    if item.reason != link.F_SHORT:
-                        self.stats["bad_frames"] += 1
-                    continue  # a damaged answer: a later one (cumulative) says as much
-                if item.ftype == link.NAK:
-                    self.stats["naks"] += 1  # a damaged DATA: the next ones get XFER_GAP
-                    continue
-                pos = _find(inflight, item.seq)
-                if pos < 0 or item.ftype not in (link.DATA | link.OK, link.ERR):
-                    self.stats["stale"] += 1
-                    continue
-                fields = _fields(item.payload)
-                if item.ftype == link.ERR:
-                    code = fields.get("code")
-                    if code not in ("XFER_GAP", "XFER_MISMATCH") or "have" not in fields:
-                        raise DeviceError(str(code or "PUMP_ERROR"), str(fields.get("message", "")), fields)
-                    new = answer.check_have(fields, total, "ERR %s" % code, most)
-                    go_back = True
-                else:
-                    new = answer.check_have(fields, total, "DATA", most)
-                if new > have:
-                    have = new
-                    stuck = 0
-                    clean += 1
-                    _progress(progress, have)
-                elif not go_back:
-                    stuck += 1  # an answer that does not move `have`: a stuck pump is bounded too
-                    if stuck > MAX_STUCK * (window // size + 1):
-                        raise answer.no_progress(self.url, have, total, stuck)
-                del inflight[:pos + 1]  # answered in order: every earlier frame is done with
-                deadline = time.monotonic() + timeout
-                if go_back:
-                    have = new  # the pump says where it is (it may be below: a resume by offset)
-                    break
-            if not go_back and not inflight and sent_end > have:
-                go_back = True  # every frame answered, yet the pump is behind: send again from its `have`
-            if not go_back and inflight and time.monotonic() >= deadline:
-                self.stats["timeouts"] += 1
-                go_back = True
-            if go_back:
-                stuck += 1
-                if stuck > MAX_STUCK:
-                    raise answer.no_progress(self.url, have, total, stuck)
-                self.stats["retransmissions"] += len(inflight)
-                # a noisy line: smaller frames get through (halve; grow back when clean)
-                size = max(MIN_CHUNK, size // 2)
-                clean = 0
-                inflight = []
-                sent_end = have
-                deadline = time.monotonic() + timeout
 
     def pull_log(self, tries=3):
         """-> (log bytes, (head seq, head chain), record count), verified with
@@ -409,13 +270,6 @@ def _fields(body):
         return logrec.decode_fields(body)
     except PumpError:
         raise LinkError("the pump sent an answer that does not decode") from None
-
-
-def _find(inflight, seq):
-    for i, entry in enumerate(inflight):
-        if entry[0] == seq:
-            return i
-    return -1
 
 
 def _summary(why):
