@@ -1,7 +1,10 @@
 """Push time over the simulated serial line vs the raw throughput of the same
 line, in the same run (ratio = protocol efficiency).
 
-    .venv/bin/python bench/bench_push.py [--baud 115200] [--reps 3] [--json] [--tiny]
+    .venv/bin/python bench/bench_push.py [--baud 115200] [--latency-ms 16] [--reps 3] [--json] [--tiny]
+
+The cable (host_tools/link/cable.py) paces on an absolute schedule and
+delays each direction by --latency-ms (default 16: a USB-serial bridge).
 
 Both go through `host_tools.link.pumpsim` (pty + the link simulator pacing 10 bit
 times per byte): `raw` sends the bytes through a loopback plug (`--echo`) and
@@ -63,8 +66,8 @@ def formulary(unsigned, min_body_len, version):
     return blob, k
 
 
-def raw_time(trust, baud, blob, tmp):
-    sim = PumpSim(os.path.join(tmp, "echo"), trust, baud, echo=True, log=lambda t: None)
+def raw_time(trust, baud, blob, tmp, latency_ms=0):
+    sim = PumpSim(os.path.join(tmp, "echo"), trust, baud, echo=True, log=lambda t: None, latency_ms=latency_ms)
     sim.start()
     try:
         import serial
@@ -91,9 +94,9 @@ def raw_time(trust, baud, blob, tmp):
         sim.close()
 
 
-def push_time(trust, baud, blob, tmp, n):
+def push_time(trust, baud, blob, tmp, n, latency_ms=0):
     state = os.path.join(tmp, "pump%d" % n)
-    sim = PumpSim(state, trust, baud, log=lambda t: None)
+    sim = PumpSim(state, trust, baud, log=lambda t: None, latency_ms=latency_ms)
     sim.start()
     try:
         with PumpLink(sim.port, baud) as link:
@@ -122,6 +125,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--baud", type=int, default=115200)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--latency-ms", type=int, default=16,
+                    help="cable latency per direction (a USB-serial bridge's latency timer; issue 11 item 2)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--tiny", action="store_true", help="one rep, a 4-drug formulary: proves it runs")
     args = ap.parse_args()
@@ -137,8 +142,8 @@ def main():
         for name, blob in (("blinatumomab", kit.blob), ("formulary-%d" % drugs, big)):
             raws, pushes, datas, retx = [], [], [], 0
             for i in range(args.reps):
-                raws.append(raw_time(kit.trust_path, args.baud, blob, tmp))
-                p, d, r = push_time(kit.trust_path, args.baud, blob, tmp, i)
+                raws.append(raw_time(kit.trust_path, args.baud, blob, tmp, args.latency_ms))
+                p, d, r = push_time(kit.trust_path, args.baud, blob, tmp, i, args.latency_ms)
                 pushes.append(p)
                 datas.append(d)
                 retx += r
@@ -155,8 +160,8 @@ def main():
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print("push over the simulated line at %d baud vs raw bytes on the same line (median of %d)"
-          % (args.baud, args.reps))
+    print("push over the simulated line at %d baud, %d ms latency per direction, vs raw bytes on the same line "
+          "(median of %d)" % (args.baud, args.latency_ms, args.reps))
     print("%-14s %7s %9s %9s %9s %9s %10s %10s" % ("library", "bytes", "line ms", "raw ms", "push ms", "data ms",
                                                  "push/raw", "data/raw"))
     for r in rows:

@@ -128,8 +128,8 @@ MANIFEST_MISTAKES = [
     ("bad sha", 'sha256 = "6840', 'sha256 = "X840', "source.sha256", ["SHA-256"]),
     ("path in drug file", 'drug_files = ["blinatumomab.toml"]', 'drug_files = ["../blinatumomab.toml"]',
      "drug_files[0]", ["file name"]),
-    ("two drugs", 'drug_files = ["blinatumomab.toml"]', 'drug_files = ["blinatumomab.toml", "other.toml"]',
-     "drug_files", ["exactly one drug"]),
+    # several drug files are allowed since issue 11 item 3 (each its own drug); none is not
+    ("no drug", 'drug_files = ["blinatumomab.toml"]', 'drug_files = []', "drug_files", ["non-empty array"]),
     ("unknown key", "schema = 1\n", "schema = 1\nsigned = true\n", "signed", ["unknown key"]),
 ]
 

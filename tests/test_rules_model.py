@@ -25,7 +25,8 @@ def test_real_rules_model(model):
     assert model["library_version"] == 1
     assert model["rules_sha256"] == rules_sha256(DRUGLIB)
     assert model["drug"] == EXPECTED_DRUG
-    assert set(model) == {"library_name", "library_version", "rules_sha256", "drug"}
+    assert set(model) == {"library_name", "library_version", "rules_sha256", "drug", "drugs", "synthetic"}
+    assert model["drugs"] == [model["drug"]] and model["synthetic"] == 0  # one real drug (issue 11 item 3)
 
 
 def test_slip_resolved_to_fixed_dose(model):

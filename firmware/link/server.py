@@ -26,6 +26,14 @@ META_LEN = 4 + 4 + 32 + 4
 MAX_LIBRARY = 1048576  # largest library a push may announce
 LOG_DATA_MAX = 768  # log bytes per LOG response (fields are limited to logrec.MAX_PAYLOAD)
 NAK_CREDIT_MAX = 2 * link.MAX_ENCODED  # received bytes a burst of NAKs may draw on
+# Receive window a push may keep in flight (issue 11 item 1, docs/protocol.md
+# "Windowed DATA"): bytes of DATA frames the host may send before it has the
+# answer to the first. The pump's serial input buffer must hold this much
+# (pumpmain's stdin pipe: 64 KiB; a board's UART ring: docs/board.md), so the
+# pump never drops a frame because it was busy writing the previous one.
+# 4 frames of 2044 library bytes cover the round trip of a USB-serial cable
+# (2 x 16 ms latency = ~370 bytes at 115200 baud) many times over.
+RX_WINDOW = 4 * (link.MAX_PAYLOAD - 4)
 
 
 # --- link-level errors (stable codes, docs/protocol.md "Error codes") ---
@@ -82,7 +90,7 @@ class PumpServer:
         self.st = pump.store.st
         self.pump_id = pump_id
         self.dec = link.Decoder()
-        self.last = None  # (seq, type, crc of payload, encoded response)
+        self.last = None  # ((seq, type, whole payload), encoded response)
         self.naks = 0
         self.nak_credit = 0
         self.xfer = None  # (total, sha256) of the transfer in progress
@@ -139,10 +147,18 @@ class PumpServer:
         self.dec.reset()
 
     def handle(self, frame):
-        key = (frame.seq, frame.ftype, link.crc32(frame.payload))
+        # The resend cache is keyed on the sequence number, the type and the
+        # WHOLE payload (issue 11 item 6): keyed on its CRC-32, a different
+        # programming with a colliding CRC and the same seq got the earlier
+        # answer ("accept") unchecked. Bounded: one payload of <= MAX_PAYLOAD.
+        key = (frame.seq, frame.ftype, bytes(frame.payload))
         if self.last is not None and self.last[0] == key:
             return self.last[1]  # a retransmission: answer again, never apply twice
-        self.key = key  # THERAPY: kept with the state it makes, so a resend after a reboot runs once
+        # THERAPY: kept with the state it makes, so a resend after a reboot
+        # runs once. 7 bytes in the saved state (seq, type, 4 bytes of the
+        # payload's SHA-256): not its CRC-32, which a crafted payload can match
+        # (issue 11 item 6); the saved format keeps its size.
+        self.key = (frame.seq, frame.ftype, hashlib.sha256(bytes(frame.payload)).digest()[:4])
         self.seq = frame.seq
         try:
             rtype, fields = self._dispatch(frame.ftype, frame.payload)
@@ -234,8 +250,8 @@ class PumpServer:
             text = decode_utf8(bytes(p))  # strict on both engines, as CHECK (issue 8)
         except Exception:
             raise LinkRequestError("THERAPY payload is not UTF-8 text")
-        seq, ftype, crc = self.key
-        key = link.pack_u16(seq) + bytes((ftype,)) + link.pack_u32(crc)
+        seq, ftype, digest4 = self.key
+        key = link.pack_u16(seq) + bytes((ftype,)) + digest4
         return self.pump.act(text, key)
 
     # --- INFO ---
@@ -305,7 +321,7 @@ class PumpServer:
             self.st.sync()
             self.xfer = (total, sha)
             self.have = 0
-        return {"have": self.have, "prefix_sha256": self._stage_sha(self.have)}
+        return {"have": self.have, "prefix_sha256": self._stage_sha(self.have), "window": RX_WINDOW}
 
     def _need_xfer(self):
         if self.xfer is None:

@@ -85,6 +85,10 @@ def check(rel, trust, baseline):
 def publish(spec, blob, trust, publisher="druglib publish", quiet=0.5):
     """-> dict of what was published; PublishRefused or BrokerError otherwise."""
     rel = Release(blob)
+    from host_tools.release.signing import synthetic_names
+
+    if synthetic_names(blob):  # benchmark-only drugs are never published (issue 11 item 3)
+        raise PublishRefused("LIB_SYNTHETIC", "a synthetic benchmark library is never published")
     try:
         rel.verify(trust)  # before touching the broker at all
     except PumpError as e:

@@ -35,9 +35,18 @@ def _name(s):
 
 
 def encode_body(model):
-    drug = model["drug"]
-    out = [_rec(fw.T_LIBRARY, _name(model["library_name"]) + bytes(model["rules_sha256"])),
-           _rec(fw.T_DRUG, _name(drug["name"]))]
+    out = [_rec(fw.T_LIBRARY, _name(model["library_name"]) + bytes(model["rules_sha256"]))]
+    # every drug of the library, each its own record group (issue 11 item 3)
+    for drug in model.get("drugs") or [model["drug"]]:
+        _encode_drug(out, drug)
+    body = b"".join(out)
+    # One truth for what the pump accepts: the device decoder must take it back.
+    fw.decode_body(body)
+    return body
+
+
+def _encode_drug(out, drug):
+    out.append(_rec(fw.T_DRUG, _name(drug["name"])))
     for kid, key in fw.LIMIT_KEYS:
         out.append(_rec(fw.T_LIMIT, struct.pack(">Bi", kid, drug["limits"][key])))
     unknown = set(drug["limits"]) - set(_LIMIT_ID)
@@ -63,10 +72,6 @@ def encode_body(model):
             out.append(_rec(fw.T_HOSP, bytes([h["cycle_from"], h["cycle_to"], h["day_from"], h["day_to"]])))
         for p in ind["premedication"]:
             out.append(_rec(fw.T_PREMED, bytes([p["cycle_from"], p["cycle_to"], p["day"], _POP[p["population"]]])))
-    body = b"".join(out)
-    # One truth for what the pump accepts: the device decoder must take it back.
-    fw.decode_body(body)
-    return body
 
 
 def encode_library(model):

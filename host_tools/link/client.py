@@ -19,11 +19,14 @@ from firmware.link import frames as link
 from firmware.store import logrec
 from firmware.errors import LogCorruptError, PumpError
 from host_tools.errors import DruglibError, LinkError
+from host_tools.link import answer, pushdata
 
 DEFAULT_BAUD = 115200
 DEFAULT_RETRIES = 10
 DATA_CHUNK = 512       # library bytes per DATA frame (the pump's storage chunk)
 MIN_CHUNK = 64
+MAX_WINDOW = 65536     # never more in flight than this, whatever a pump announces
+MAX_STUCK = 16         # exchanges (or go-backs) without progress before a push gives up (issue 11 item 6)
 LOG_CHUNK = 768        # log bytes asked per LOG request (firmware/pumpserve.LOG_DATA_MAX)
 END_EXTRA_S = 2.0      # END waits for verification and the atomic commit on the pump:
 END_EXTRA_PER_BYTE_S = 20e-6  # 2 s + 20 us per library byte (hashing, copying, signatures)
@@ -171,7 +174,7 @@ class PumpLink:
 
     # --- commands ---
     def info(self):
-        return _fields(self.request(link.INFO))
+        return answer.check_info(_fields(self.request(link.INFO)))
 
     def check(self, text):
         """One programming (JSON text) checked and logged by the pump -> its result JSON."""
@@ -196,58 +199,40 @@ class PumpLink:
         except ValueError:
             raise LinkError("the pump sent a therapy answer that is not JSON") from None
 
-    def push(self, blob, progress=None, chunk=DATA_CHUNK):
+    def push(self, blob, progress=None, chunk=None):
         """Install `blob` on the pump: BEGIN, DATA..., END. Resumes a transfer
         the pump already holds part of. -> END's fields {status, version,
         previous} plus "resumed_from"; DeviceError if the pump refuses.
         The library the pump already runs is recognised at BEGIN ("same",
-        "sent": 0): no DATA is sent."""
+        "sent": 0): no DATA is sent (issue 10 item 1).
+
+        A pump that announces a receive `window` in BEGIN's answer gets
+        several DATA frames in flight (issue 11 item 1, docs/protocol.md
+        "Windowed DATA"); one that does not gets stop-and-wait."""
         total = len(blob)
         sha = hashlib.sha256(blob).digest()
-        r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + b"\x00"))
+        r = self._begin(total, sha, 0, _header_version(blob))
         if r.get("status") == "same":
             # the pump runs exactly these bytes (issue 10 item 1): nothing to send
-            return {"status": "same", "version": r.get("version"), "previous": r.get("version"),
+            return {"status": "same", "version": r["version"], "previous": r["version"],
                     "resumed_from": 0, "sent": 0}
-        have = int(r.get("have", 0))
-        if have and (have > total or hashlib.sha256(blob[:have]).digest() != r.get("prefix_sha256")):
-            r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + bytes((link.BEGIN_RESTART,))))
-            have = int(r.get("have", 0))
+        have = r["have"]
+        if have and hashlib.sha256(blob[:have]).digest() != r["prefix_sha256"]:
+            r = self._begin(total, sha, link.BEGIN_RESTART, None)
+            have = r["have"]
+            if have:
+                raise LinkError("the pump on %s kept %d bytes after BEGIN RESTART" % (self.url, have))
         resumed = have
         _progress(progress, have)
-        size = max(MIN_CHUNK, min(chunk, link.MAX_PAYLOAD - 4))
-        clean = 0
-        gaps = 0
-        while have < total:
-            n = min(size, total - have)
-            try:
-                # while frames can still shrink, give up on a size sooner and halve it
-                r = _fields(self.request(link.DATA, link.pack_u32(have) + blob[have:have + n],
-                                         retries=2 if size > MIN_CHUNK else None))
-            except LinkError:
-                if size > MIN_CHUNK:
-                    size = max(MIN_CHUNK, size // 2)
-                    clean = 0
-                    continue
-                raise
-            except DeviceError as e:
-                if e.code in ("XFER_GAP", "XFER_MISMATCH") and "have" in e.fields and gaps < 8:
-                    gaps += 1  # the pump says where it is: go on from there
-                    have = int(e.fields["have"])
-                    _progress(progress, have)
-                    continue
-                raise
-            have = int(r["have"])
-            _progress(progress, have)
-            # adapt the frame size to the line: halve after a retransmission, grow back when clean
-            if self.last_attempts > 1:
-                size = max(MIN_CHUNK, size // 2)
-                clean = 0
-            else:
-                clean += 1
-                if clean >= 4 and size < chunk:
-                    size = min(chunk, size * 2)
-                    clean = 0
+        window = r.get("window")
+        if window:
+            # frames as large as a frame may be, but at least 4 per library: a
+            # lost frame then never costs more than a quarter of a small push,
+            # and a cut mid-push leaves a resumable prefix (docs/protocol.md)
+            pushdata.windowed(self, blob, have, window, progress,
+                                chunk or max(DATA_CHUNK // 2, min(link.MAX_PAYLOAD - 4, total // 4)))
+        else:
+            pushdata.stop_and_wait(self, blob, have, progress, chunk or DATA_CHUNK)
         try:
             extra = self.end_extra if self.end_extra is not None else END_EXTRA_S + END_EXTRA_PER_BYTE_S * total
             r = _fields(self.request(link.END, link.pack_u32(total) + sha, extra_timeout=extra))
@@ -263,7 +248,16 @@ class PumpLink:
                     return {"status": "installed", "version": version, "previous": None,
                             "resumed_from": resumed, "confirmed_by": "INFO"}
             raise
+        answer.check_end(r, _header_version(blob))
         r["resumed_from"] = resumed
+        return r
+
+    def _begin(self, total, sha, flags, version):
+        r = _fields(self.request(link.BEGIN, link.pack_u32(total) + sha + bytes((flags,))))
+        if r.get("status") == "same" and not flags & link.BEGIN_RESTART:
+            answer.check_same(r, version)
+        else:
+            answer.check_begin(r, total)
         return r
 
     def pull_log(self, tries=3):
@@ -272,21 +266,22 @@ class PumpLink:
         last = None
         for _ in range(tries):
             r = _fields(self.request(link.LOG, link.pack_u32(0) + link.pack_u16(LOG_CHUNK)))
-            size, seq, chain = int(r["size"]), int(r["seq"]), bytes(r["chain"])
-            data = bytearray(r["data"])
+            size, seq, chain, first = answer.check_log(r, 0)
+            data = bytearray(first)
             while len(data) < size:
                 r = _fields(self.request(link.LOG, link.pack_u32(len(data)) + link.pack_u16(LOG_CHUNK)))
-                if not r["data"]:
+                more = answer.check_log(r, len(data))[3]
+                if not more:
                     break
-                data += r["data"]
+                data += more
             data = bytes(data[:size])
             try:
                 count, _s, _c = logrec.verify_chain(data, (seq, chain) if seq >= 0 else None)
                 return data, (seq, chain), count
             except LogCorruptError as e:
                 last = e
-                now = _fields(self.request(link.LOG, link.pack_u32(0) + link.pack_u16(0)))
-                if (int(now["size"]), int(now["seq"])) == (size, seq):
+                now = answer.check_log(_fields(self.request(link.LOG, link.pack_u32(0) + link.pack_u16(0))), 0)
+                if now[:2] == (size, seq):
                     break  # the log did not move while we read it: it really is corrupt
         raise DeviceError(LogCorruptError.code, "the pump's event log does not verify: %s" % last.message)
 

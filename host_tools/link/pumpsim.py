@@ -1,7 +1,8 @@
 """A simulated pump on a pseudo-terminal (DESIGN.md, "Real components").
 
     pty slave (/dev/pts/N)  <- host tools open it with pyserial
-    pty master  <->  link simulator (baud pacing, dropped bytes, flipped bits)
+    pty master  <->  link simulator (host_tools/link/cable.py: baud pacing on an
+                     absolute schedule, latency per direction, dropped bytes, flipped bits)
                 <->  pipes  <->  micropython -m firmware.pumpmain (the real firmware)
 
 The slave stays open here too, so the master never sees a hang-up between two
@@ -9,11 +10,9 @@ host commands. Bytes the host does not read in time are lost, as on a real
 line. `echo=True` puts a loopback plug where the firmware would be (raw link
 throughput, bench/bench_push.py).
 """
-import errno
 import fcntl
 import os
 import random
-import select
 import subprocess
 import sys
 import threading
@@ -22,54 +21,22 @@ import tty
 
 from host_tools.engines import FIRMWARE_ROOT, micropython_env, micropython_exe
 from host_tools.errors import DruglibError
+from host_tools.link.cable import Direction, LineSim
 
 READY_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 10
-PIECE = 16  # bytes moved per pacing step
-
-
-class LineSim:
-    """One direction of the cable: 10 bit times per byte at `baud`; each byte
-    dropped with probability `drop`, else one bit flipped with `corrupt`."""
-
-    def __init__(self, baud, drop=0.0, corrupt=0.0, rng=None):
-        self.byte_s = 10.0 / baud if baud else 0.0
-        self.drop, self.corrupt = drop, corrupt
-        self.rng = rng or random.Random()
-        self.t = 0.0
-        self.bytes = self.dropped = self.flipped = 0
-
-    def pace(self, n):
-        now = time.monotonic()
-        self.t = max(self.t, now) + n * self.byte_s
-        if self.t > now:
-            time.sleep(self.t - now)
-
-    def apply(self, data):
-        self.bytes += len(data)
-        if not self.drop and not self.corrupt:
-            return data
-        out = bytearray()
-        rng = self.rng
-        for b in data:
-            if self.drop and rng.random() < self.drop:
-                self.dropped += 1
-                continue
-            if self.corrupt and rng.random() < self.corrupt:
-                b ^= 1 << rng.randrange(8)
-                self.flipped += 1
-            out.append(b)
-        return bytes(out)
 
 
 class PumpSim:
     def __init__(self, state, trust, baud=115200, drop=0.0, corrupt=0.0, seed=None, pump_id=None,
-                 echo=False, log=None):
+                 echo=False, log=None, latency_ms=0):
         self.state, self.trust = state, trust
         self.baud = baud
         self.seed = seed if seed is not None else random.randrange(1 << 32)
-        self.to_pump = LineSim(baud, drop, corrupt, random.Random("%d/to-pump" % self.seed))
-        self.to_host = LineSim(baud, drop, corrupt, random.Random("%d/to-host" % self.seed))
+        self.latency_ms = latency_ms
+        lat = latency_ms / 1000.0
+        self.to_pump = LineSim(baud, drop, corrupt, random.Random("%d/to-pump" % self.seed), lat)
+        self.to_host = LineSim(baud, drop, corrupt, random.Random("%d/to-host" % self.seed), lat)
         self.pump_id = pump_id
         self.echo = echo
         self.log = log or (lambda text: print("pumpsim: " + text, file=sys.stderr, flush=True))
@@ -79,6 +46,7 @@ class PumpSim:
         self.fault = None
         self.proc = None
         self.threads = []
+        self.dirs = []
         self.master = self.slave = None
         self.port = None
 
@@ -97,15 +65,15 @@ class PumpSim:
             self.ready.set()
         else:
             self._start_firmware()
-        self._thread(self._host_to_pump)
-        self._thread(self._pump_to_host)
+        # host -> pump: not lossy (the firmware's input pipe holds 64 KiB: its
+        # receive buffer, docs/protocol.md "Windowed DATA"); pump -> host:
+        # lossy, bytes nobody reads are lost as on a real line
+        self.dirs = [Direction(self.to_pump, self.master, self.pump_in, self.stop).start(),
+                     Direction(self.to_host, self.pump_out, self.master, self.stop, lossy=True).start()]
         return self.describe()
 
     def _start_firmware(self):
-        cmd = [micropython_exe(), "-X", "heapsize=8M", "-m", "firmware.pumpmain",
-               "--state", os.path.abspath(self.state), "--trust", os.path.abspath(self.trust)]
-        if self.pump_id:
-            cmd += ["--id", self.pump_id]
+        cmd = firmware_command(self.state, self.trust, self.pump_id)
         # its own session: a Ctrl-C meant for pumpsim must not interrupt the
         # firmware mid-install; pumpsim stops it by closing its input
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -127,6 +95,7 @@ class PumpSim:
                 "pump_id": info.get("pump_id", ""), "state": info.get("state", ""),
                 "version": int(info.get("version", "0") or 0), "baud": self.baud,
                 "drop": self.to_pump.drop, "corrupt": self.to_pump.corrupt, "seed": self.seed,
+                "latency_ms": self.latency_ms,
                 "echo": self.echo}
 
     def _thread(self, fn):
@@ -144,62 +113,6 @@ class PumpSim:
                 self.fault = line[6:]
             elif line:
                 self.log("firmware: " + line)
-
-    # --- the two directions of the cable ---
-    def _host_to_pump(self):
-        while not self.stop.is_set():
-            data = self._read(self.master)
-            if data is None:
-                continue
-            if not self._forward(self.to_pump, data, self.pump_in, lossy=False):
-                return  # the firmware is gone
-
-    def _pump_to_host(self):
-        while not self.stop.is_set():
-            data = self._read(self.pump_out)
-            if data is None:
-                continue
-            if not data:  # end of the firmware's output: it stopped
-                self.stop.set()
-                return
-            # lossy: if nobody reads the port, the bytes are lost, as on a real line
-            if not self._forward(self.to_host, data, self.master, lossy=True):
-                return
-
-    def _forward(self, sim, data, fd, lossy):
-        """Send `data` through the line simulator `sim` to `fd`, paced piece by
-        piece. False (and stop) when the other end is gone."""
-        for i in range(0, len(data), PIECE):
-            piece = data[i:i + PIECE]
-            sim.pace(len(piece))
-            out = sim.apply(piece)
-            if not out:
-                continue
-            try:
-                os.write(fd, out)
-            except BlockingIOError:
-                if not lossy:
-                    self.stop.set()
-                    return False
-            except OSError:
-                self.stop.set()
-                return False
-        return True
-
-    def _read(self, fd):
-        """Bytes from fd, b"" at end of file, None if nothing within 0.1 s."""
-        try:
-            r, _, _ = select.select([fd], [], [], 0.1)
-        except (OSError, ValueError):
-            return b""
-        if not r:
-            return None
-        try:
-            return os.read(fd, 256)
-        except BlockingIOError:
-            return None
-        except OSError as e:
-            return None if e.errno == errno.EIO else b""
 
     # --- stop ---
     def firmware_exit(self):
@@ -225,6 +138,8 @@ class PumpSim:
                 status = self.proc.wait(5)
         for t in self.threads:
             t.join(2)
+        for d in self.dirs:
+            d.join(2)
         if self.proc is not None:
             for f in (self.proc.stdout, self.proc.stderr):
                 try:
@@ -238,6 +153,33 @@ class PumpSim:
             _close(fd)
         self.master = self.slave = None
         return status
+
+
+def firmware_command(state, trust, pump_id=None):
+    """The pump firmware under the MicroPython unix port, on its stdin/stdout."""
+    cmd = [micropython_exe(), "-X", "heapsize=8M", "-m", "firmware.pumpmain",
+           "--state", os.path.abspath(state), "--trust", os.path.abspath(trust)]
+    if pump_id:
+        cmd += ["--id", pump_id]
+    return cmd
+
+
+def run_stdio(state, trust, pump_id=None):
+    """`druglib pumpsim --stdio` (issue 11 item 2): the firmware on THIS
+    process's stdin and stdout, no pty, no line simulator, so an external
+    cable simulator can sit in front. Status lines (READY ...) on stderr.
+    -> the firmware's exit status (0 when its input ended)."""
+    import signal
+
+    proc = subprocess.Popen(firmware_command(state, trust, pump_id), env=micropython_env(), cwd=FIRMWARE_ROOT,
+                            start_new_session=True)
+    # SIGTERM/SIGINT: close our side and let the firmware finish what it does
+    old = {s: signal.signal(s, lambda *_: proc.terminate()) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return proc.wait()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def _close(fd):

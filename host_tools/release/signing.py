@@ -42,14 +42,40 @@ def _check_existing(c, trust):
                                "it was signed, or the signature is corrupt" % (role_name(s.role), s.key_id.hex()))
 
 
-def sign_blob(blob, private_key, role, trust=None, name="the library"):
+SYNTHETIC_PREFIX = "synthetic-"  # names of benchmark-only libraries and drugs (bench/synthrules.py)
+
+
+def synthetic_names(blob):
+    """The library's and drugs' names that mark it benchmark-only (issue 11
+    item 3): a name starting with "synthetic-". Empty list: a real library."""
+    from firmware.library import body as fw
+
+    try:
+        lib = fw.decode_body(ct.parse(blob).body)
+    except PumpError:
+        return []  # not decodable: refused elsewhere with its own error
+    names = [lib["library_name"]] + [d["name"] for d in lib.get("drugs", ())]
+    return [n for n in names if n.startswith(SYNTHETIC_PREFIX)]
+
+
+def refuse_synthetic(blob, name="the library", what="signed"):
+    """SigningError if `blob` is a synthetic (benchmark-only) library: never released."""
+    found = synthetic_names(blob)
+    if found:
+        raise SigningError("%s is a synthetic benchmark library (%s): it is never %s for release"
+                           % (name, ", ".join(found[:3]) + (", ..." if len(found) > 3 else ""), what))
+
+
+def sign_blob(blob, private_key, role, trust=None, name="the library", allow_synthetic=False):
     """Library bytes with one more signature, by `private_key` as `role` ("author" | "approver").
 
     Refuses (SigningError): a second signature by the same key, a second
     signature for a role, a full signature block; with `trust`, a key the
     trust store does not list for `role` and existing signatures that do not
     verify. Signatures are kept sorted by (role, key id), so signing in
-    either order gives the same bytes.
+    either order gives the same bytes. A synthetic library (benchmark-only
+    drugs, bench/synthrules.py) is refused unless `allow_synthetic` (used by
+    the benches only, through this API; no command-line option sets it).
     """
     if not isinstance(private_key, Ed25519PrivateKey):
         raise SigningError("only Ed25519 keys can sign")
@@ -57,6 +83,8 @@ def sign_blob(blob, private_key, role, trust=None, name="the library"):
         raise SigningError("unknown role %r (author or approver)" % role)
     role_num = ROLES[role]
     c = frame(blob, name)
+    if not allow_synthetic:
+        refuse_synthetic(blob, name)
     pub = public_raw(private_key)
     kid = key_id_of(pub)
     if trust is not None:

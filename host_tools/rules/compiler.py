@@ -32,9 +32,10 @@ def _manifest(root_dir):
     data, lines = read_toml(path)
     man = validate(data, path, lines, MANIFEST, {})
     _unique_drug_names(root_dir, path, lines, man)
-    if len(man["drug_files"]) != 1:
-        raise RulesError(path, "drug_files", lines.line(("drug_files",)),
-                         "library format v1 holds exactly one drug: list one drug file")
+    # several drug files, each its own drug (issue 11 item 3): the library
+    # format holds one T_DRUG record group per drug (docs/format.md)
+    if not man["drug_files"]:
+        raise RulesError(path, "drug_files", lines.line(("drug_files",)), "list at least one drug file")
     return man, path
 
 
@@ -87,17 +88,26 @@ def rules_sha256(root_dir="druglib"):
 
 
 def load_document(root_dir="druglib"):
-    """Validated and linted rules: (manifest, drug document, derived values)."""
+    """Validated and linted rules: (manifest, first drug's document, its derived values)."""
+    man, drugs = load_documents(root_dir)
+    return man, drugs[0][1], drugs[0][2]
+
+
+def load_documents(root_dir="druglib"):
+    """Validated and linted rules: (manifest, [(drug file path, document, derived values)]),
+    one per drug file in library.toml's order."""
     man, _ = _manifest(root_dir)
     counts = {"source": man["source"]["line_count"], "supplement": man["supplement"]["line_count"]}
-    (path,) = _drug_files(root_dir, man)
-    data, lines = read_toml(path)
-    doc = validate(data, path, lines, DRUG_FILE, counts)
-    _check_fits(doc, path, lines)
-    findings, derived = lint(doc, path, lines)
-    if findings:
-        raise LintError(findings)
-    return man, doc, derived
+    drugs = []
+    for path in _drug_files(root_dir, man):
+        data, lines = read_toml(path)
+        doc = validate(data, path, lines, DRUG_FILE, counts)
+        _check_fits(doc, path, lines)
+        findings, derived = lint(doc, path, lines)
+        if findings:
+            raise LintError(findings)
+        drugs.append((path, doc, derived))
+    return man, drugs
 
 
 def _check_fits(node, path, lines):
@@ -117,15 +127,21 @@ def _check_fits(node, path, lines):
 
 
 def load_rules(root_dir="druglib"):
-    man, doc, derived = load_document(root_dir)
-    problems = _source_problems(root_dir, man, doc)  # issue 10: every compile checks its sources
+    """The library model: every drug file compiled, each its own drug
+    (model["drugs"]; model["drug"] is the first, for one-drug readers)."""
+    man, drugs = load_documents(root_dir)
+    problems = _source_problems(root_dir, man, drugs)  # issue 10: every compile checks its sources
     if problems:
         raise SourcesError(problems)
+    models = [_drug_model(doc, derived) for _, doc, derived in drugs]
     return {
         "library_name": man["library_name"],
         "library_version": man["library_version"],
         "rules_sha256": rules_sha256(root_dir),
-        "drug": _drug_model(doc, derived),
+        "drug": models[0],
+        "drugs": models,
+        # issue 11 item 3: benchmark-only drugs; never signed for release
+        "synthetic": 1 if any(doc["drug"].get("synthetic") for _, doc, _ in drugs) else 0,
     }
 
 
@@ -193,11 +209,11 @@ def check_sources(root_dir="druglib"):
     cites. Source `file` paths are relative to root_dir (the pinned copies in
     druglib/sources/). load_rules refuses rules with any of these problems.
     """
-    man, doc, _ = load_document(root_dir)
-    return _source_problems(root_dir, man, doc)
+    man, drugs = load_documents(root_dir)
+    return _source_problems(root_dir, man, drugs)
 
 
-def _source_problems(root_dir, man, doc):
+def _source_problems(root_dir, man, drugs):
     man_path = os.path.join(root_dir, MANIFEST_NAME)
     _, man_lines = read_toml(man_path)
     problems = []
@@ -230,7 +246,12 @@ def _source_problems(root_dir, man, doc):
     mono = texts.get("source")
     if mono is None:
         return problems
-    (drug_path,) = _drug_files(root_dir, man)
+    for drug_path, doc, _ in drugs:
+        _quotations(problem, mono, drug_path, doc)
+    return problems
+
+
+def _quotations(problem, mono, drug_path, doc):
     _, drug_lines = read_toml(drug_path)
 
     def quoted(node, key, text):
@@ -254,4 +275,3 @@ def _source_problems(root_dir, man, doc):
                     quoted(r, res["_path"] + ("as_written",), res["as_written"])
         for h in ind["hospitalization"] + ind["premedication"]:
             quoted(h, h["_path"] + ("as_written",), h["as_written"])
-    return problems

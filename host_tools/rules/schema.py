@@ -336,7 +336,10 @@ OPTION_RULE = Table({"options": StrList(), "rule": Enum(*RULES), "note": NOTE, "
 DRUG_FILE = Table({
     "schema": Int(1, 1),
     "drug": Table({"name": Str(r"[a-z0-9-]+", "a drug identifier (lower case)"), "brand": Str(),
-                   "strength": Str(), "route": Str(), "cite": CITE}),
+                   "strength": Str(), "route": Str(), "cite": CITE,
+                   # benchmark-only copies (bench/synthrules.py, issue 11 item 3):
+                   # `druglib sign` refuses a library holding a synthetic drug
+                   "synthetic": Opt(Bool())}),
     "parameter": Named({name: _param(kind, enf) for name, (kind, enf, _) in PARAMETERS.items()}),
     "line": Named({name: Table({"required": Bool(), "enforcement": Enum(enf), "note": NOTE, "cite": CITE})
                    for name, enf in LINE_RULES.items()}),

@@ -1,0 +1,95 @@
+"""`druglib pumpsim --stdio` (issue 11 item 2): the real firmware under
+MicroPython on the command's own stdin/stdout, a REAL subprocess over pipes,
+no pty, so an external cable simulator can sit in front. Story: boot, push
+the released library with the windowed push, INFO shows it, the log
+verifies; end of input stops the pump cleanly."""
+import os
+import select
+import subprocess
+import time
+
+from firmware.link import frames as link
+from host_tools.link.client import PumpLink
+from pumpsimproc import DRUGLIB, ROOT
+
+LIB = os.environ["DRUGLIB_RELEASED_LIBRARY"]
+TRUST = os.environ["DRUGLIB_TRUST"]
+
+
+class PipePort:
+    """A pyserial-like port on a subprocess's stdin/stdout."""
+
+    name = "stdio"
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.buf = bytearray()
+
+    def _fill(self, wait):
+        fd = self.proc.stdout.fileno()
+        r, _, _ = select.select([fd], [], [], wait)
+        if r:
+            self.buf += os.read(fd, 65536)
+
+    @property
+    def in_waiting(self):
+        self._fill(0)
+        return len(self.buf)
+
+    def read(self, n):
+        if not self.buf:
+            self._fill(0.02)
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def write(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+        return len(data)
+
+    def reset_input_buffer(self):
+        self.buf.clear()
+
+    def close(self):
+        pass
+
+
+def test_pumpsim_stdio_runs_the_firmware_on_its_own_pipes(tmp_path):
+    proc = subprocess.Popen(DRUGLIB + ["pumpsim", "--stdio", "--state", str(tmp_path / "pump"), "--trust", TRUST],
+                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            bufsize=0)
+    try:
+        deadline = time.monotonic() + 60
+        line = b""
+        while not line.startswith(b"READY ") and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            assert line, "the firmware ended before READY"
+        assert line.startswith(b"READY ")
+        c = PumpLink(port=PipePort(proc), seed=1)
+        assert c.info()["state"] == "no-library"
+        with open(LIB, "rb") as f:
+            blob = f.read()
+        r = c.push(blob)
+        assert r["status"] == "installed"
+        info = c.info()
+        assert info["state"] == "ok" and info["version"] == r["version"]
+        data, head, count = c.pull_log()
+        assert count >= 1
+        assert c.stats["retransmissions"] == 0  # a clean pipe: nothing resent
+    finally:
+        proc.stdin.close()
+        status = proc.wait(30)
+        err = proc.stderr.read()
+        proc.stderr.close()
+        proc.stdout.close()
+    assert status == 0, err
+    assert b"Traceback" not in err
+    assert link.MAX_PAYLOAD >= 2048
+
+
+def test_stdio_refuses_line_options(tmp_path):
+    p = subprocess.run(DRUGLIB + ["pumpsim", "--stdio", "--latency-ms", "16", "--state", str(tmp_path / "p"),
+                                  "--trust", TRUST], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "--stdio runs the bare firmware" in p.stderr
+    assert "Traceback" not in p.stderr
