@@ -42,7 +42,7 @@ class Number:
 # character, ~1 us at character 500) and makes a str per character, while
 # indexing bytes is O(1) and gives a small int. Positions in messages are
 # still counted in characters (_err), so every message is the one the
-# character reader gave (tests/test_jsontext_reader.py compares them).
+# character reader gave (tests/test_json_fast_paths.py compares them).
 _ESC = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x62: "\b", 0x66: "\f", 0x6E: "\n", 0x72: "\r", 0x74: "\t"}
 _HEX = b"0123456789abcdefABCDEF"
 # bytes of a number's literal (JSON's, then checked by firmware/check/decimals.py)

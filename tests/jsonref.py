@@ -1,6 +1,6 @@
 """The character reader firmware/jsontext.py had before issue 11 item 4 moved
 it onto UTF-8 bytes (commit 9d18b47, verbatim but for the imports): the
-oracle tests/test_jsontext_reader.py compares the firmware's reader with,
+oracle tests/test_json_fast_paths.py compares the firmware's reader with,
 value for value and message for message. Host-only, never imported by the
 firmware."""
 from firmware.jsontext import MAX_DEPTH, MAX_TEXT, JsonTextError, Number, decode_utf8, quote

@@ -1,4 +1,4 @@
-# Run under MicroPython by tests/test_jsontext_reader.py (needs input).
+# Run under MicroPython by tests/test_json_fast_paths.py (needs input).
 # stdin: one case per line, "j HEX" (a JSON text, its UTF-8 bytes in hex) or
 # "d HEX" (a decimal text for firmware/check/decimals.py). stdout: per case
 # its outcome as one line of JSON (the shape outcome() of the test gives),

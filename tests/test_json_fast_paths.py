@@ -1,7 +1,7 @@
 """The strict JSON reader reads UTF-8 bytes since issue 11 item 4 (the CHECK
 path within 1 ms: indexing a str is O(n) on MicroPython), and the usual
-numbers take a fast path in firmware/check/decimals.py. Neither may change
-a single answer: every text gives the value, or the message with its
+numbers take a fast path in firmware/check/decimals.py, and the result
+line escapes each code's fixed text once. None may change a single answer: every text gives the value, or the message with its
 position in characters, that the character reader gave (tests/jsonref.py,
 the reader as it was), under CPython and under the MicroPython unix port;
 strict UTF-8 and duplicate keys stay refused."""
@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 import jsonref
 from firmware import jsontext
-from firmware.check import decimals
+from firmware.check import codes, decimals
+from firmware.check.batch import result_json, result_json_dumps
+from firmware.check.verdict import Result
 from firmware.jsontext import JsonTextError, Number
 from mpyrun import MPY_DIR, run_micropython
 
@@ -161,3 +163,19 @@ def test_micropython_reads_every_text_as_the_character_reader_on_cpython():
     assert len(got) == len(want)
     for text, g, w in zip(texts + nums, got, want):
         assert g == w, text
+
+
+@SETTINGS
+@given(st.sampled_from(["accept", "confirm", "reject"]),
+       st.lists(st.tuples(st.sampled_from(sorted(codes.CODES)), st.sampled_from(["", " (", "x"]),
+                          st.text(max_size=30) | st.sampled_from(PIECES)), max_size=6))
+def test_the_result_line_with_the_codes_own_texts_is_the_generic_writers(verdict, found):
+    # result_json joins a code's fixed text, escaped once, to its escaped
+    # detail; the whole message escaped at once must be the same text
+    findings = [(c, codes.severity(c), codes.text(c) + sep + detail) for c, sep, detail in found]
+    findings += [(c, s, m[:len(m) // 2]) for c, s, m in findings]  # cut inside the fixed text (answers._clip)
+    r = Result(verdict, findings)
+    assert result_json(r) == result_json_dumps(r)
+    if not any(0xD800 <= ord(ch) <= 0xDFFF for c, s, m in findings for ch in m):  # json pairs up surrogates
+        assert json.loads(result_json(r))["findings"] == [{"code": c, "severity": s, "message": m}
+                                                          for c, s, m in findings]
