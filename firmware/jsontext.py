@@ -45,8 +45,7 @@ class Number:
 # character reader gave (tests/test_json_fast_paths.py compares them).
 _ESC = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x62: "\b", 0x66: "\f", 0x6E: "\n", 0x72: "\r", 0x74: "\t"}
 _HEX = b"0123456789abcdefABCDEF"
-# bytes of a number's literal (JSON's, then checked by firmware/check/decimals.py)
-_NUMCH = bytes(1 if c in b"0123456789+-.eE" else 0 for c in range(256))
+_NUMCH = b"+-.eE"  # with the digits, the bytes of a number's literal (then checked by firmware/check/decimals.py)
 _WORDS = ((0x74, b"true", True), (0x66, b"false", False), (0x6E, b"null", None))
 
 
@@ -79,26 +78,13 @@ def _encoded(text):
 
 
 def _err(s, message, i):
-    """The error at byte i of s, its position counted in characters."""
-    return JsonTextError(message, _chars(s, i))
-
-
-def _chars(s, i):
-    k = i
-    for b in s[:i]:
-        if 0x80 <= b <= 0xBF:  # a continuation byte: part of the character before
-            k -= 1
-    return k
+    """The error at byte i of s (a character boundary), its position counted in characters."""
+    return JsonTextError(message, len(s[:i].decode("utf-8", "surrogatepass")))
 
 
 def _char_at(s, i):
     """The character whose UTF-8 form starts at byte i (for a message)."""
-    b = s[i]
-    k = 1 if b < 0xC0 else (2 if b < 0xE0 else (3 if b < 0xF0 else 4))
-    try:
-        return s[i:i + k].decode("utf-8", "surrogatepass")
-    except UnicodeError:
-        return s[i:i + 1].decode("latin-1")
+    return s[i:].decode("utf-8", "surrogatepass")[0]
 
 
 def _skip(s, i, n):
@@ -243,7 +229,7 @@ def _hex4(s, i):
 
 def _number(s, i, n):
     j = i
-    while j < n and _NUMCH[s[j]]:
+    while j < n and (0x30 <= s[j] <= 0x39 or s[j] in _NUMCH):
         j += 1
     # RFC 8259 section 6: no leading zeros, digits after '.', digits in exponent
     k = i + 1 if s[i] == 0x2D else i

@@ -179,3 +179,27 @@ def test_the_result_line_with_the_codes_own_texts_is_the_generic_writers(verdict
     if not any(0xD800 <= ord(ch) <= 0xDFFF for c, s, m in findings for ch in m):  # json pairs up surrogates
         assert json.loads(result_json(r))["findings"] == [{"code": c, "severity": s, "message": m}
                                                           for c, s, m in findings]
+
+
+runs = st.lists(st.tuples(st.integers(0, 3).map(lambda k: 254 * k) | st.integers(0, 300), st.booleans()),
+                max_size=6).map(lambda parts: b"".join(b"\x5a" * n + (b"\x00" if z else b"") for n, z in parts))
+
+
+@SETTINGS
+@given(st.integers(0, 0xFF), st.integers(0, 0xFFFF), runs | st.binary(max_size=2048))
+def test_a_frame_written_in_one_buffer_is_the_one_of_before(ftype, seq, payload):
+    # frames.encode writes COBS and both delimiters into one buffer (issue 11
+    # item 4): the bytes on the wire must be those of the PyPI cobs package
+    # around the frame packed as docs/protocol.md says
+    import binascii
+
+    import cobs.cobs as cobs
+
+    from firmware.link import frames as link
+
+    payload = payload[:link.MAX_PAYLOAD]
+    body = bytes((ftype,)) + seq.to_bytes(2, "big") + payload
+    body += (binascii.crc32(body) & 0xFFFFFFFF).to_bytes(4, "big")
+    assert link.pack(ftype, seq, payload) == body == link.pack(ftype, seq, bytearray(payload))
+    assert link.encode(ftype, seq, payload) == b"\x00" + cobs.encode(body) + b"\x00"
+    assert link.cobs_encode(body) == cobs.encode(body) == link.cobs_encode(memoryview(body))

@@ -69,14 +69,14 @@ def result_json(result):
     the very text jsontext.dumps gives for the same ordered object
     (tests/test_checker_properties.py checks them equal)."""
     q = jsontext.quote_json
-    parts = ['{"verdict": ', _fixed(result.verdict), ', "findings": [']
+    parts = ['{"verdict": ', q(result.verdict), ', "findings": [']
     sep = ""
     for c, s, m in result.findings:
         parts.append(sep)
         parts.append('{"code": ')
-        parts.append(_fixed(c))
+        parts.append(q(c))
         parts.append(', "severity": ')
-        parts.append(_fixed(s))
+        parts.append(q(s))
         parts.append(', "message": ')
         # A message is its code's fixed text, then maybe a detail. Escaping
         # is character by character, so the literal of text + detail is the
@@ -97,8 +97,6 @@ def result_json(result):
 
 
 _PLAIN = {}  # code -> its fixed text needs no escaping (keys: codes.CODES only)
-_QUOTED = {}  # JSON literals of the short texts that recur: codes, severities, verdicts
-_QUOTED_MAX = len(codes.CODES) + 8
 
 
 def _plain(code, text):
@@ -106,16 +104,6 @@ def _plain(code, text):
     if p is None:
         p = _PLAIN[code] = jsontext.quote_json(text) == '"' + text + '"'
     return p
-
-
-def _fixed(s):
-    """quote_json(s), kept for a few short texts."""
-    t = _QUOTED.get(s) if isinstance(s, str) else None
-    if t is None:
-        t = jsontext.quote_json(s)
-        if isinstance(s, str) and len(s) <= 40 and len(_QUOTED) < _QUOTED_MAX:
-            _QUOTED[s] = t
-    return t
 
 
 def result_json_dumps(result):

@@ -21,18 +21,6 @@ KNOWN = {
 }
 
 
-_PARTS = {}  # path -> its parts, split once (issue 11 item 4: the CHECK path within 1 ms)
-
-
-def _parts(path):
-    p = _PARTS.get(path)
-    if p is None:
-        p = tuple(path.split("."))
-        if len(_PARTS) < 64:  # the paths are this package's literals; bounded all the same
-            _PARTS[path] = p
-    return p
-
-
 class Reader:
     """Typed access to a parsed request; problems go to `findings.add`."""
 
@@ -43,7 +31,7 @@ class Reader:
 
     def _get(self, path, required=True):
         node = self.obj
-        parts = _parts(path)
+        parts = path.split(".")  # the parent's name is joined only for a finding
         for i in range(len(parts) - 1):
             v = node.get(parts[i]) if isinstance(node, dict) else None
             if isinstance(v, dict):
