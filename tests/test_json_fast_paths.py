@@ -174,6 +174,7 @@ def test_the_result_line_with_the_codes_own_texts_is_the_generic_writers(verdict
     # detail; the whole message escaped at once must be the same text
     findings = [(c, codes.severity(c), codes.text(c) + sep + detail) for c, sep, detail in found]
     findings += [(c, s, m[:len(m) // 2]) for c, s, m in findings]  # cut inside the fixed text (answers._clip)
+    findings += [(c, "soft" if s != "soft" else "hard", m) for c, s, m in findings[:2]]  # another severity
     r = Result(verdict, findings)
     assert result_json(r) == result_json_dumps(r)
     if not any(0xD800 <= ord(ch) <= 0xDFFF for c, s, m in findings for ch in m):  # json pairs up surrogates
