@@ -4,12 +4,15 @@
 # server (firmware/link/server.py) answers CHECK frames.
 #
 # argv: library trust.json state-dir checks drug-name
-# Prints one line: "install_peak check_alloc check_us_median check_us_max drugs"
+# Prints one line: "install_peak check_alloc check_us_median check_us_max drugs cpu_us_median"
 #   install_peak: live-heap peak during Pump.install over the heap after boot
 #                 (gc.collect(); gc.mem_alloc() at every storage operation)
 #   check_alloc:  bytes allocated by one CHECK (feed of the frame -> answer
 #                 bytes) with the collector off: an upper bound of its peak growth
 #   check_us:     one CHECK through PumpServer.feed, median and max of `checks`
+#   cpu_us:       the same CHECKs less the time inside storage calls (the event
+#                 log's append: open, write, flush, close; on the unix port the
+#                 flush is an fsync(2)), median
 import gc
 import os
 import sys
@@ -35,6 +38,7 @@ class Sampling:
         self.inner = inner
         self.peak = 0
         self.on = False
+        self.io_us = 0  # time spent in storage calls
 
     def __getattr__(self, name):
         fn = getattr(self.inner, name)
@@ -45,7 +49,11 @@ class Sampling:
                 a = gc.mem_alloc()
                 if a > self.peak:
                     self.peak = a
-            return fn(*args)
+            t = time.ticks_us()
+            try:
+                return fn(*args)
+            finally:
+                self.io_us += time.ticks_diff(time.ticks_us(), t)
 
         return call
 
@@ -67,6 +75,7 @@ def main():
     install_peak = st.peak - base
     frames = [link.encode(link.CHECK, 1000 + i, (PROG % drug).encode()) for i in range(checks)]
     times = []
+    cpu = []
     alloc = 0
     for i in range(checks):
         fr = frames[i]
@@ -74,15 +83,19 @@ def main():
             gc.collect()
             gc.disable()
             a0 = gc.mem_alloc()
+        st.io_us = 0
         t0 = time.ticks_us()
         out = srv.feed(fr)
         times.append(time.ticks_diff(time.ticks_us(), t0))
+        cpu.append(times[-1] - st.io_us)
         if i == checks - 1:
             alloc = gc.mem_alloc() - a0
             gc.enable()
         assert b"accept" in link.cobs_decode(out[1:-1]), out
     times.sort()
-    print("%d %d %d %d %d" % (install_peak, alloc, times[len(times) // 2], times[-1], pump.lib.count))
+    cpu.sort()
+    print("%d %d %d %d %d %d" % (install_peak, alloc, times[len(times) // 2], times[-1], pump.lib.count,
+                                 cpu[len(cpu) // 2]))
     for name in os.listdir(root):
         os.remove(root + "/" + name)
     os.rmdir(root)

@@ -37,144 +37,171 @@ class Number:
         return "Number(%r)" % self.text
 
 
-_WS = " \t\n\r"
-_ESC = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_NUMCH = "0123456789+-.eE"
+# The reader works on the UTF-8 bytes (issue 11 item 4: the CHECK path within
+# 1 ms): on MicroPython, indexing a str is a scan from its start (O(n) per
+# character, ~1 us at character 500) and makes a str per character, while
+# indexing bytes is O(1) and gives a small int. Positions in messages are
+# still counted in characters (_err), so every message is the one the
+# character reader gave (tests/test_json_fast_paths.py compares them).
+_ESC = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x62: "\b", 0x66: "\f", 0x6E: "\n", 0x72: "\r", 0x74: "\t"}
+_HEX = b"0123456789abcdefABCDEF"
+_NUMCH = b"+-.eE"  # with the digits, the bytes of a number's literal (then checked by firmware/check/decimals.py)
+_WORDS = ((0x74, b"true", True), (0x66, b"false", False), (0x6E, b"null", None))
 
 
 def loads(text):
+    s = None
     if isinstance(text, (bytes, bytearray)):
-        text = decode_utf8(text)
+        s = bytes(text)
+        text = decode_utf8(s)
     if len(text) > MAX_TEXT:
         raise JsonTextError("request longer than %d characters" % MAX_TEXT, MAX_TEXT)
-    value, pos = _value(text, _skip(text, 0), 0)
-    pos = _skip(text, pos)
-    if pos != len(text):
-        raise JsonTextError("unexpected text after the JSON value", pos)
+    if s is None:
+        s = _encoded(text)
+    n = len(s)
+    value, pos = _value(s, _skip(s, 0, n), 0, n)
+    pos = _skip(s, pos, n)
+    if pos != n:
+        raise _err(s, "unexpected text after the JSON value", pos)
     return value
 
 
-def _skip(s, i):
-    n = len(s)
-    while i < n and s[i] in _WS:
+def _encoded(text):
+    """The text's UTF-8 bytes. A CPython str may hold a lone surrogate (a
+    MicroPython one too, if it came from a loose decode): kept as its 3-byte
+    form (0xED 0xA0..0xBF ..), which the reader refuses as the character
+    reader refused the surrogate."""
+    try:
+        return text.encode()
+    except UnicodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _err(s, message, i):
+    """The error at byte i of s (a character boundary), its position counted in characters."""
+    return JsonTextError(message, len(s[:i].decode("utf-8", "surrogatepass")))
+
+
+def _char_at(s, i):
+    """The character whose UTF-8 form starts at byte i (for a message)."""
+    return s[i:].decode("utf-8", "surrogatepass")[0]
+
+
+def _skip(s, i, n):
+    while i < n:
+        c = s[i]
+        if c != 0x20 and c != 0x0A and c != 0x0D and c != 0x09:
+            return i
         i += 1
     return i
 
 
-def _value(s, i, depth):
-    if i >= len(s):
-        raise JsonTextError("unexpected end of text", i)
+def _value(s, i, depth, n):
+    if i >= n:
+        raise _err(s, "unexpected end of text", i)
     c = s[i]
-    if c == "{":
-        return _object(s, i, depth + 1)
-    if c == "[":
-        return _array(s, i, depth + 1)
-    if c == '"':
-        return _string(s, i)
-    if c == "-" or ("0" <= c <= "9"):
-        return _number(s, i)
-    for word, val in (("true", True), ("false", False), ("null", None)):
-        if s.startswith(word, i):
+    if c == 0x22:
+        return _string(s, i, n)
+    if c == 0x7B:
+        return _object(s, i, depth + 1, n)
+    if c == 0x5B:
+        return _array(s, i, depth + 1, n)
+    if c == 0x2D or 0x30 <= c <= 0x39:
+        return _number(s, i, n)
+    for lead, word, val in _WORDS:
+        if c == lead and s.startswith(word, i):
             return val, i + len(word)
-    raise JsonTextError("unexpected character %s" % quote(c), i)
+    raise _err(s, "unexpected character %s" % quote(_char_at(s, i)), i)
 
 
-def _object(s, i, depth):
+def _object(s, i, depth, n):
     if depth > MAX_DEPTH:
-        raise JsonTextError("nesting deeper than %d" % MAX_DEPTH, i)
+        raise _err(s, "nesting deeper than %d" % MAX_DEPTH, i)
     out = {}
-    i = _skip(s, i + 1)
-    if i < len(s) and s[i] == "}":
+    i = _skip(s, i + 1, n)
+    if i < n and s[i] == 0x7D:
         return out, i + 1
     while True:
-        if i >= len(s) or s[i] != '"':
-            raise JsonTextError("expected a quoted key", i)
-        key, i = _string(s, i)
+        if i >= n or s[i] != 0x22:
+            raise _err(s, "expected a quoted key", i)
+        key, i = _string(s, i, n)
         if key in out:
-            raise JsonTextError("duplicate key %s" % quote(key), i)
-        i = _skip(s, i)
-        if i >= len(s) or s[i] != ":":
-            raise JsonTextError("expected ':'", i)
-        val, i = _value(s, _skip(s, i + 1), depth)
+            raise _err(s, "duplicate key %s" % quote(key), i)
+        if i < n and s[i] != 0x3A:  # ':' right after the key is the usual case
+            i = _skip(s, i, n)
+        if i >= n or s[i] != 0x3A:
+            raise _err(s, "expected ':'", i)
+        val, i = _value(s, _skip(s, i + 1, n), depth, n)
         out[key] = val
-        i = _skip(s, i)
-        if i < len(s) and s[i] == ",":
-            i = _skip(s, i + 1)
+        if i < n and s[i] != 0x2C and s[i] != 0x7D:
+            i = _skip(s, i, n)
+        if i < n and s[i] == 0x2C:
+            i = _skip(s, i + 1, n)
             continue
-        if i < len(s) and s[i] == "}":
+        if i < n and s[i] == 0x7D:
             return out, i + 1
-        raise JsonTextError("expected ',' or '}'", i)
+        raise _err(s, "expected ',' or '}'", i)
 
 
-def _array(s, i, depth):
+def _array(s, i, depth, n):
     if depth > MAX_DEPTH:
-        raise JsonTextError("nesting deeper than %d" % MAX_DEPTH, i)
+        raise _err(s, "nesting deeper than %d" % MAX_DEPTH, i)
     out = []
-    i = _skip(s, i + 1)
-    if i < len(s) and s[i] == "]":
+    i = _skip(s, i + 1, n)
+    if i < n and s[i] == 0x5D:
         return out, i + 1
     while True:
-        val, i = _value(s, i, depth)
+        val, i = _value(s, i, depth, n)
         out.append(val)
-        i = _skip(s, i)
-        if i < len(s) and s[i] == ",":
-            i = _skip(s, i + 1)
+        i = _skip(s, i, n)
+        if i < n and s[i] == 0x2C:
+            i = _skip(s, i + 1, n)
             continue
-        if i < len(s) and s[i] == "]":
+        if i < n and s[i] == 0x5D:
             return out, i + 1
-        raise JsonTextError("expected ',' or ']'", i)
+        raise _err(s, "expected ',' or ']'", i)
 
 
-def _printable_ascii(t):
-    """Every character in U+0020..U+007E (t not empty). Over the UTF-8 bytes:
-    min/max of bytes run in C without making a string per character."""
-    try:
-        b = t.encode()
-    except Exception:  # CPython: a lone surrogate cannot be encoded
-        return False
-    return len(b) == len(t) and min(b) >= 0x20 and max(b) <= 0x7E
-
-
-def _string(s, i):
-    # Fast path (issue 11 item 4: the CHECK path within 1 ms): a string of
-    # printable ASCII without escapes is its own text; min/max run in C on
-    # both engines. Anything else takes the character loop below.
-    j = s.find('"', i + 1)
+def _string(s, i, n):
+    # Fast path: no escape, no control character and no surrogate form
+    # (0xED 0xA0..: only a lone surrogate of a CPython str) between the
+    # quotes: the text is the bytes, whole UTF-8 characters (the quotes are
+    # ASCII). min() runs in C on both engines. Anything else: the loop below.
+    j = s.find(b'"', i + 1)
     if j > i + 1:
         t = s[i + 1:j]
-        if "\\" not in t and _printable_ascii(t):
-            return t, j + 1
+        if b"\\" not in t and min(t) >= 0x20 and b"\xed" not in t:
+            return t.decode(), j + 1
     elif j == i + 1:
         return "", j + 1
     i += 1
     parts = []
     start = i
-    n = len(s)
     while True:
         if i >= n:
-            raise JsonTextError("unterminated string", start - 1)
+            raise _err(s, "unterminated string", start - 1)
         c = s[i]
-        if c == '"':
-            parts.append(s[start:i])
+        if c == 0x22:
+            parts.append(s[start:i].decode())
             return "".join(parts), i + 1
-        if c == "\\":
-            parts.append(s[start:i])
+        if c == 0x5C:
+            parts.append(s[start:i].decode())
             if i + 1 >= n:
-                raise JsonTextError("unterminated escape", i)
+                raise _err(s, "unterminated escape", i)
             e = s[i + 1]
-            if e == "u":
+            if e == 0x75:  # \uXXXX
                 cp = _hex4(s, i)
                 i += 6
                 if 0xDC00 <= cp <= 0xDFFF:
-                    raise JsonTextError("lone low surrogate \\u%04X" % cp, i - 6)
+                    raise _err(s, "lone low surrogate \\u%04X" % cp, i - 6)
                 if 0xD800 <= cp <= 0xDBFF:
                     # RFC 8259 section 7: a character outside the Basic
                     # Multilingual Plane is a UTF-16 surrogate pair of escapes
-                    if s[i:i + 2] != "\\u":
-                        raise JsonTextError("lone high surrogate \\u%04X" % cp, i - 6)
+                    if s[i:i + 2] != b"\\u":
+                        raise _err(s, "lone high surrogate \\u%04X" % cp, i - 6)
                     lo = _hex4(s, i)
                     if not 0xDC00 <= lo <= 0xDFFF:
-                        raise JsonTextError("lone high surrogate \\u%04X" % cp, i - 6)
+                        raise _err(s, "lone high surrogate \\u%04X" % cp, i - 6)
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00)
                     i += 6
                 parts.append(chr(cp))
@@ -182,38 +209,35 @@ def _string(s, i):
                 parts.append(_ESC[e])
                 i += 2
             else:
-                raise JsonTextError("bad escape %s" % quote("\\" + e), i)
+                raise _err(s, "bad escape %s" % quote("\\" + _char_at(s, i + 1)), i)
             start = i
             continue
-        o = ord(c)
-        if o < 0x20:
-            raise JsonTextError("control character in string", i)
-        if 0xD800 <= o <= 0xDFFF:
-            raise JsonTextError("lone surrogate in string", i)
+        if c < 0x20:
+            raise _err(s, "control character in string", i)
+        if c == 0xED and i + 1 < n and s[i + 1] >= 0xA0:
+            raise _err(s, "lone surrogate in string", i)
         i += 1
 
 
 def _hex4(s, i):
     """The code unit of the escape \\uXXXX at s[i]."""
     h = s[i + 2:i + 6]
-    if len(h) != 4 or not all(ch in "0123456789abcdefABCDEF" for ch in h):
-        raise JsonTextError("bad \\u escape", i)
-    return int(h, 16)
+    if len(h) != 4 or not all(ch in _HEX for ch in h):
+        raise _err(s, "bad \\u escape", i)
+    return int(h.decode(), 16)
 
 
-def _number(s, i):
+def _number(s, i, n):
     j = i
-    n = len(s)
-    while j < n and s[j] in _NUMCH:
+    while j < n and (0x30 <= s[j] <= 0x39 or s[j] in _NUMCH):
         j += 1
-    text = s[i:j]
     # RFC 8259 section 6: no leading zeros, digits after '.', digits in exponent
-    body = text[1:] if text.startswith("-") else text
-    if not body or not ("0" <= body[0] <= "9"):
-        raise JsonTextError("malformed number", i)
-    if len(body) > 1 and body[0] == "0" and "0" <= body[1] <= "9":
-        raise JsonTextError("number with a leading zero", i)
-    return Number(text), j
+    k = i + 1 if s[i] == 0x2D else i
+    if k >= j or not 0x30 <= s[k] <= 0x39:
+        raise _err(s, "malformed number", i)
+    if j - k > 1 and s[k] == 0x30 and 0x30 <= s[k + 1] <= 0x39:
+        raise _err(s, "number with a leading zero", i)
+    return Number(s[i:j].decode()), j
 
 
 def dumps(value):
@@ -243,6 +267,16 @@ def dumps(value):
 class OrderedObject:
     def __init__(self, pairs):
         self.pairs = pairs
+
+
+def _printable_ascii(t):
+    """Every character in U+0020..U+007E (t not empty). Over the UTF-8 bytes:
+    min/max of bytes run in C without making a string per character."""
+    try:
+        b = t.encode()
+    except Exception:  # CPython: a lone surrogate cannot be encoded
+        return False
+    return len(b) == len(t) and min(b) >= 0x20 and max(b) <= 0x7E
 
 
 def _qs(s):

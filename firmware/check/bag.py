@@ -92,15 +92,19 @@ def _volumes(p, lim, f):
     (vm, ve), (bm, be) = p.vtbi_ml, p.bag_ml
     scale = 10 ** (ve + be)
     over_num = bm * 10 ** ve - vm * 10 ** be  # overfill in mL x 10^(ve+be)
-    detail = "%s mL to infuse from a %s mL bag" % (to_text(p.vtbi_ml), to_text(p.bag_ml))
     if over_num < 0:
-        f.add("VTBI_EXCEEDS_BAG", detail)
+        f.add("VTBI_EXCEEDS_BAG", _infuse_from(p))
     elif over_num == 0:
         # none left: a saline-primed line or a bag that runs dry early
-        f.add("BAG_NO_OVERFILL", detail)
+        f.add("BAG_NO_OVERFILL", _infuse_from(p))
     elif over_num * 1000 < lim["priming_volume_ul"] * scale:
         f.add("BAG_OVERFILL_LOW", "%s: %s mL overfill; priming the line takes %s mL"
-              % (detail, to_text(_reduced(over_num, ve + be)), milli_text(lim["priming_volume_ul"])))
+              % (_infuse_from(p), to_text(_reduced(over_num, ve + be)), milli_text(lim["priming_volume_ul"])))
+
+
+def _infuse_from(p):
+    """A bag-volume message (written only for a finding: issue 11 item 4)."""
+    return "%s mL to infuse from a %s mL bag" % (to_text(p.vtbi_ml), to_text(p.bag_ml))
 
 
 def _reduced(m, e):

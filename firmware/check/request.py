@@ -31,10 +31,13 @@ class Reader:
 
     def _get(self, path, required=True):
         node = self.obj
-        parts = path.split(".")
+        parts = path.split(".")  # the parent's name is joined only for a finding
         for i in range(len(parts) - 1):
-            parent = ".".join(parts[:i + 1])
             v = node.get(parts[i]) if isinstance(node, dict) else None
+            if isinstance(v, dict):
+                node = v
+                continue
+            parent = ".".join(parts[:i + 1])
             if v is None:
                 # "patient" missing: one FIELD_MISSING, not one per entry in it
                 if required and parent not in self.reported:
@@ -47,7 +50,6 @@ class Reader:
                     self.reported.append(parent)
                     self.f.add("FIELD_INVALID", "%s must be an object" % parent)
                 return BROKEN
-            node = v
         if parts[-1] not in node:
             return MISSING
         return node[parts[-1]]

@@ -17,10 +17,10 @@ class Findings:
         self.items = []  # [code, severity, message]
 
     def add(self, code, detail=""):
-        msg = codes.text(code)
+        sev, msg = codes.CODES[code]  # codes.severity and codes.text in one lookup
         if detail:
             msg = msg + " (" + detail + ")"
-        self.items.append([code, codes.severity(code), msg])
+        self.items.append([code, sev, msg])
 
     def has(self, code):
         for it in self.items:

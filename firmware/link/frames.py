@@ -36,10 +36,20 @@ def crc32(data):
 
 
 def cobs_encode(data):
+    return _cobs(data, 0)
+
+
+def _cobs(data, pad):
+    """COBS(data) with `pad` zero bytes before and after it (the frame's
+    delimiters), written into one buffer of the largest size, n + n // 254 + 1
+    (issue 11 item 4: a CHECK's answer was copied seven times on its way out)."""
     if not isinstance(data, (bytes, bytearray)):
         data = bytes(data)
-    out = bytearray()
     n = len(data)
+    out = bytearray(n + n // 254 + 1 + 2 * pad)
+    dst = memoryview(out)
+    src = memoryview(data)
+    k = pad
     i = 0
     while True:
         lim = i + 254
@@ -48,8 +58,9 @@ def cobs_encode(data):
         j = data.find(b"\x00", i, lim)  # in C on both engines (was a loop per byte)
         if j < 0:
             j = lim
-        out.append(j - i + 1)
-        out += data[i:j]
+        out[k] = j - i + 1
+        dst[k + 1:k + 1 + j - i] = src[i:j]
+        k += 1 + j - i
         if j == n:
             break
         if j - i == 254:
@@ -60,7 +71,7 @@ def cobs_encode(data):
             i = j
         else:  # stopped at a zero: the code implies it
             i = j + 1
-    return bytes(out)
+    return bytes(dst[:k + pad])
 
 
 def cobs_decode(data):
@@ -109,13 +120,16 @@ def pack(ftype, seq, payload=b""):
         raise ValueError("frame type or sequence out of range")
     if len(payload) > MAX_PAYLOAD:
         raise ValueError("payload of %d bytes exceeds %d" % (len(payload), MAX_PAYLOAD))
-    body = bytes((ftype,)) + pack_u16(seq) + bytes(payload)
-    return body + pack_u32(crc32(body))
+    if not isinstance(payload, bytes):
+        payload = bytes(payload)
+    head = bytes((ftype,)) + pack_u16(seq)
+    crc = binascii.crc32(payload, binascii.crc32(head)) & 0xFFFFFFFF
+    return b"".join((head, payload, pack_u32(crc)))
 
 
 def encode(ftype, seq, payload=b""):
     """One frame as sent on the wire: 0x00, COBS(frame), 0x00."""
-    return b"\x00" + cobs_encode(pack(ftype, seq, payload)) + b"\x00"
+    return _cobs(pack(ftype, seq, payload), 1)
 
 
 def unpack(raw):
