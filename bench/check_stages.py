@@ -1,5 +1,5 @@
 """Where one CHECK spends its time, stage by stage, under the MicroPython unix
-port (issue 11 item 4; docs/adr/0008-i11fast-check-path.md): frame decode,
+port (issue 11 item 4; docs/adr/0016-check-path.md): frame decode,
 strict UTF-8, the JSON reader, the checker, the result line, the answer
 frame, the event-log record and its append (open, write, flush = fsync(2) on
 the unix port, close), each timed in place by bench/check_stages_mpy.py.

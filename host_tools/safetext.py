@@ -14,7 +14,7 @@ printed raw. Every host tool prints such text through this one module:
   exact: ensure_ascii=True escapes C0 and C1 as \\uXXXX; DEL, which JSON
   leaves raw, becomes \\u007f too. A JSON consumer reads the true string back.
 
-Decision record: docs/adr/0008-i10log-log-retention.md ("Escaping").
+Decision record: docs/adr/0013-log-retention.md ("Escaping").
 """
 import json
 

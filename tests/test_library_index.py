@@ -1,5 +1,5 @@
 """The library index the pump checks through (firmware/library/index.py; issue 11
-item 4, docs/adr/0008-i11heap-library-index.md): the same drugs as the whole
+item 4, docs/adr/0014-library-index.md): the same drugs as the whole
 decoded library, the same refusals with the same messages whatever the chunks
 the body streams in, two names sharing a hash told apart, a bounded cache, and
 a pump whose stored drug is corrupted after boot rejecting, never accepting."""

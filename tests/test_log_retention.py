@@ -4,7 +4,7 @@ Arrange a pump with an installed library, attack with a flood of `{}` CHECK
 frames, assert the install record (and the other protected kinds) survive,
 each run of rolled-off records is one marker saying what was dropped (kinds,
 count, seq range), and the whole chain still verifies against the head.
-Design: docs/adr/0008-i10log-log-retention.md."""
+Design: docs/adr/0013-log-retention.md."""
 import json
 import os
 import sys

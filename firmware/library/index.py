@@ -1,4 +1,4 @@
-# The library index (issue 11 item 4; docs/adr/0008-i11heap-library-index.md,
+# The library index (issue 11 item 4; docs/adr/0014-library-index.md,
 # docs/format.md "Limits of the decoder"): the pump checks against the
 # library as stored, through a small index, instead of a decoded copy of the
 # whole library (which cost about 9 bytes of heap per library byte).

@@ -155,7 +155,7 @@ class EventLog:
         """Keep about half the budget: checks roll off first (oldest first),
         protected kinds (install, boot, rejected install, self-test, override,
         therapy, repair) only when they alone exceed it (issue 10 item 3,
-        docs/adr/0008-i10log-log-retention.md). Each run of dropped records
+        docs/adr/0013-log-retention.md). Each run of dropped records
         becomes one ROLLOFF marker (kinds, count, seq range) carrying the
         chain anchor of its last record, so the chain still verifies."""
         target = self.max_bytes // 2 - room

@@ -9,7 +9,7 @@
 #
 # A ROLLOFF marker stands in for a run of records that rolled off: first in
 # the log, or between two kept records (issue 10 item 3: protected kinds are
-# kept while checks roll off; docs/adr/0008-i10log-log-retention.md). Its seq
+# kept while checks roll off; docs/adr/0013-log-retention.md). Its seq
 # and chain are those of the last dropped record of the run (the chain
 # anchor), so the next record verifies against it; its seq must exceed the
 # seq before it. Fields: dropped (count), first/last (seq range), kinds
