@@ -18,7 +18,8 @@ Each direction carries bytes from a source descriptor to a sink descriptor:
 A reader thread reads and schedules, a delivery thread sleeps until each
 piece is due and writes it, so reading never waits for the line and the
 sender sees a line that takes bytes as fast as it can (like a driver's
-buffer). `lossy` sinks (the host's pty) lose bytes nobody reads in time, as
+buffer). `lossy` sinks (the host's pty) lose bytes nobody reads within
+HOLD_S (a driver's buffering, far more than the pty's 4 KiB), as
 a real line does.
 """
 import collections
@@ -31,6 +32,7 @@ import time
 
 PIECE = 16          # bytes per scheduled piece (0.14 ms at 115200 baud)
 READ_MAX = 4096
+HOLD_S = 2.0        # how long a full sink is waited for before its bytes are lost
 
 
 class LineSim:
@@ -125,12 +127,31 @@ class Direction:
                 return
 
     def _write(self, out):
-        try:
-            os.write(self.dst, out)
-        except BlockingIOError:
-            return self.lossy  # nobody reads: lost, as on a real line (or the pump is stuck: stop)
-        except OSError:
-            return False
+        """Write all of `out`. A full sink is waited for up to HOLD_S (the
+        buffering of a real serial driver, far more than a pty's 4 KiB: a host
+        that was not scheduled for a moment under load lost answers before,
+        and a partial write dropped the tail of a piece unseen); after that
+        a lossy sink loses the rest, as a line nobody reads does."""
+        view = memoryview(out)
+        deadline = None
+        while view:
+            try:
+                n = os.write(self.dst, view)
+                view = view[n:]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                return False
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + HOLD_S
+            if now >= deadline or self.stop.is_set():
+                return self.lossy  # nobody reads: lost, as on a real line (or the pump is stuck: stop)
+            try:
+                select.select([], [self.dst], [], min(0.05, deadline - now))
+            except (OSError, ValueError):
+                return False
         return True
 
 
