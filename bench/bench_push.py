@@ -33,34 +33,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 
+import libfixtures  # noqa: E402
 from conftest_signing import Kit, released  # noqa: E402
-from firmware.bigendian import pack_u16, u16  # noqa: E402
 from firmware.library import body as fw  # noqa: E402
-from firmware.library import container as ct  # noqa: E402
 from host_tools.link.client import PumpLink  # noqa: E402
 from host_tools.link.pumpsim import PumpSim  # noqa: E402
 
 
 def formulary(unsigned, min_body_len, version):
     """A library of several drugs, at least `min_body_len` body bytes: the library record of
-    `unsigned`, then its drug's records once per drug, each drug under its own name."""
-    body = ct.parse(unsigned).body
-    recs = []
-    i = 0
-    while i < len(body):
-        n = 3 + u16(body, i + 1)
-        recs.append(bytes(body[i:i + n]))
-        i += n
-    if recs[0][0] != fw.T_LIBRARY or recs[1][0] != fw.T_DRUG or fw.T_DRUG in [r[0] for r in recs[2:]]:
-        raise RuntimeError("expected one library record and one drug")
-    out = [recs[0]]
-    k = 0
-    while sum(len(r) for r in out) < min_body_len:
-        name = (b"blinatumomab" if k == 0 else b"formulary-drug-%03d" % k)
-        out.append(bytes((fw.T_DRUG,)) + pack_u16(1 + len(name)) + bytes((len(name),)) + name)
-        out += recs[2:]
-        k += 1
-    blob = ct.assemble(version, b"".join(out))
+    `unsigned`, then its drug's records once per drug, each drug under its own name
+    (tests/libfixtures.py builds it; checked here to decode as the pump will)."""
+    blob, k = libfixtures.formulary(unsigned, 1, min_body_len, version)
     lib = fw.decode(blob)[1]  # decodes as the pump will before it commits
     assert len(lib["drugs"]) == k, k
     return blob, k

@@ -32,9 +32,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, ROOT)
 
+import bench_push  # noqa: E402  (the push measure, beside its raw-line baseline)
 from host_tools.link.cable import Direction, LineSim  # noqa: E402
-from host_tools.link.client import PumpLink  # noqa: E402
-from host_tools.link.pumpsim import PumpSim  # noqa: E402
 
 
 class _End:
@@ -109,31 +108,8 @@ def xmodem_time(blob, baud, latency_ms):
 
 
 def push_time(trust, baud, latency_ms, blob, tmp, n):
-    state = os.path.join(tmp, "pump%d" % n)
-    sim = PumpSim(state, trust, baud, log=lambda t: None, latency_ms=latency_ms)
-    sim.start()
-    try:
-        with PumpLink(sim.port, baud) as link:
-            link.info()  # the pump is up and the line is clean
-            marks = {}
-
-            def progress(have):
-                if "data0" not in marks:  # called with 0 right after BEGIN's answer
-                    marks["data0"] = time.perf_counter()
-                if have == len(blob):
-                    marks["data1"] = time.perf_counter()
-
-            t0 = time.perf_counter()
-            r = link.push(blob, progress=progress)
-            dt = time.perf_counter() - t0
-            if r["status"] != "installed":
-                raise RuntimeError("push ended %s" % r["status"])
-            return dt, marks["data1"] - marks["data0"], link.stats["retransmissions"]
-    finally:
-        sim.close()
-        shutil.rmtree(state, ignore_errors=True)
-
-
+    """-> (seconds BEGIN to END, seconds of the DATA phase, retransmissions): bench_push's measure."""
+    return bench_push.push_time(trust, baud, blob, tmp, n, latency_ms=latency_ms)
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--baud", type=int, default=115200)
