@@ -88,3 +88,14 @@ def test_upper_case_hex_is_accepted():
     d = doc()
     d["keys"][0]["public_key"] = d["keys"][0]["public_key"].upper()
     assert trust.parse(json.dumps(d)).lookup(kid(ALICE)) is not None
+
+
+def test_a_wrong_role_or_algorithm_is_named_as_the_file_spells_it():
+    # a reviewer reading the error finds the value in the file: 1, not Number('1')
+    for field, value, shown in (("role", 1, "unknown role 1 "), ("alg", 2.50, "unsupported algorithm 2.5"),
+                                ("role", "admin", "unknown role 'admin' ")):
+        d = doc()
+        d["keys"][0][field] = value
+        with pytest.raises(TrustStoreError) as err:
+            trust.parse(json.dumps(d))
+        assert shown in err.value.message and "Number(" not in err.value.message, err.value.message

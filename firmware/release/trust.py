@@ -78,6 +78,11 @@ class TrustStore:
         return self._by_id.get(bytes(key_id))
 
 
+def _shown(v):
+    """A JSON value as the file spells it: 1, not Number('1')."""
+    return v.text if isinstance(v, jsontext.Number) else repr(v)
+
+
 def _entry(n, item):
     where = "key %d" % n
     if not isinstance(item, dict):
@@ -90,10 +95,10 @@ def _entry(n, item):
             raise TrustStoreError("%s lacks %r" % (where, field))
     role = ROLES.get(item["role"]) if isinstance(item["role"], str) else None
     if role is None:
-        raise TrustStoreError("%s has unknown role %r (author or approver)" % (where, item["role"]))
+        raise TrustStoreError("%s has unknown role %s (author or approver)" % (where, _shown(item["role"])))
     alg = ALGS.get(item["alg"]) if isinstance(item["alg"], str) else None
     if alg is None:
-        raise TrustStoreError("%s has unsupported algorithm %r" % (where, item["alg"]))
+        raise TrustStoreError("%s has unsupported algorithm %s" % (where, _shown(item["alg"])))
     raw = _unhex(item["public_key"], 32, where + " public_key")
     kid = _unhex(item["key_id"], KEY_ID_LEN, where + " key_id")
     if kid != key_id_of(raw):
