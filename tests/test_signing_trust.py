@@ -99,3 +99,11 @@ def test_a_wrong_role_or_algorithm_is_named_as_the_file_spells_it():
         with pytest.raises(TrustStoreError) as err:
             trust.parse(json.dumps(d))
         assert shown in err.value.message and "Number(" not in err.value.message, err.value.message
+
+
+def test_a_trust_store_past_the_reader_limit_says_trust_store_not_request():
+    d = doc()
+    d["keys"][0]["name"] = "x" * 70000
+    with pytest.raises(TrustStoreError) as err:
+        trust.parse(json.dumps(d))
+    assert err.value.message.startswith("trust store longer than") and "request" not in err.value.message

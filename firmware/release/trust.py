@@ -121,6 +121,8 @@ def parse(text):
             text = jsontext.decode_utf8(bytes(text))
         except Exception:
             raise TrustStoreError("trust store is not UTF-8 text")
+    if len(text) > jsontext.MAX_TEXT:  # the reader's own limit, named for what this is
+        raise TrustStoreError("trust store longer than %d characters" % jsontext.MAX_TEXT)
     try:
         doc = jsontext.loads(text)
     except jsontext.JsonTextError as e:
