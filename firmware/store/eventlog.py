@@ -124,13 +124,7 @@ class EventLog:
     def _copy(self, dst, start, end, first):
         """dst := first + LOG[start:end], in bounded chunks."""
         self.st.write(dst, first if first is not None else b"")
-        off = start
-        while off < end:
-            part = self.st.read(LOG, off, min(CHUNK, end - off))
-            if not part:
-                raise StorageError("log shorter than expected")
-            self.st.append(dst, part)
-            off += len(part)
+        self._append_range(start, end, dst)
 
     def _commit_new(self):
         self.st.sync()
@@ -231,13 +225,14 @@ class EventLog:
         self._commit_new()
         self.size = size
 
-    def _append_range(self, start, end):
+    def _append_range(self, start, end, dst=NEW):
+        """dst += LOG[start:end], in bounded chunks; -> the bytes appended."""
         off = start
         while off < end:
             part = self.st.read(LOG, off, min(CHUNK, end - off))
             if not part:
                 raise StorageError("log shorter than expected")
-            self.st.append(NEW, part)
+            self.st.append(dst, part)
             off += len(part)
         return end - start
 
