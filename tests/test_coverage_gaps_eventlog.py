@@ -31,15 +31,19 @@ def test_when_every_older_record_must_go_the_marker_counts_them_and_the_chain_ho
     log = EventLog(st, SMALLEST)
     log.recover()
     big = "x" * 1000
-    for i in range(4):  # four records of about 1060 bytes fill the 4272-byte budget
+    for i in range(3):  # three records of about 1060 bytes: 3/4 of the 4272-byte budget
         log.append(logrec.THERAPY, {"n": i, "note": big})
-    assert [s for s, _, _ in logrec.decode_all(log.read_all())] == [0, 1, 2, 3]
-    # the fifth needs room: keeping even the newest record would leave less than half the budget
-    seq = log.append(logrec.THERAPY, {"n": 4, "note": big})
+    assert [s for s, _, _ in logrec.decode_all(log.read_all())] == [0, 1, 2]
+    # the fourth passes 3/4 and starts a roll-off (ADR 0017); it cannot be spread
+    # over later appends (no room left), and keeping even the newest record
+    # would leave less than half the budget: all three go, in this append
+    seq = log.append(logrec.THERAPY, {"n": 3, "note": big})
     records = logrec.decode_all(log.read_all())
-    assert seq == 4 and [(s, k) for s, k, _ in records] == [(3, "rolloff"), (4, "therapy")]
+    assert seq == 3 and [(s, k) for s, k, _ in records] == [(2, "rolloff"), (3, "therapy")]
     # the marker says what went (issue 10 item 3): how many, which seqs, which kinds
-    assert records[0][2] == {"dropped": 4, "first": 0, "last": 3, "kinds": ["therapy*4"]} and records[1][2]["n"] == 4
+    assert records[0][2] == {"dropped": 3, "first": 0, "last": 2, "kinds": ["therapy*3"]} and records[1][2]["n"] == 3
+    assert log.append(logrec.THERAPY, {"n": 4, "note": big}) == 4
+    assert [(s, k) for s, k, _ in logrec.decode_all(log.read_all())] == [(2, "rolloff"), (3, "therapy"), (4, "therapy")]
     assert len(log.read_all()) <= SMALLEST
     log.verify()
     again = EventLog(st, SMALLEST)  # power off, power on: the same head

@@ -182,27 +182,37 @@ def test_corruption_in_the_middle_is_kept_as_evidence_and_the_good_prefix_contin
     assert n == 4  # three good records, then the repair record
 
 
-def test_every_cut_during_roll_off_keeps_a_verifiable_log():
-    max_bytes = 4 * (logrec.OVERHEAD + logrec.MAX_PAYLOAD)
+SMALLEST = 4 * (logrec.OVERHEAD + logrec.MAX_PAYLOAD)
+
+
+def _check(lg):
+    return lg.check("reject", ["RATE_NOT_FIXED"], "blinatumomab")
+
+
+@pytest.mark.parametrize("max_bytes", [SMALLEST, 8192])
+def test_every_cut_during_roll_off_keeps_a_verifiable_log(max_bytes):
+    # SMALLEST: the roll-off runs within one append (no room to spread it);
+    # 8192: it is spread over many appends (ADR 0017), so the cuts fall
+    # between its shares too, and a reboot must pick it up where it stopped.
     st = FaultStorage()
     log = EventLog(st, max_bytes)
     log.boot("ok", 4)
-    while st.size(LOG) + 80 < max_bytes:
-        log.check("accept", [], "blinatumomab")
+    while log.b is None and log.size + 200 <= log.start:  # up to the start of a roll-off
+        _check(log)
     base = st.medium
     last_seq = log.seq
-
-    def three_checks(lg):
-        for _ in range(3):
-            lg.check("reject", ["RATE_NOT_FIXED"], "blinatumomab")
 
     dry = FaultStorage(base.copy())
     lg = EventLog(dry, max_bytes)
     lg.recover()
     start = dry.ops
-    three_checks(lg)
+    n = 2
+    while ("rename", "events.new", 0) not in dry.trace[start:]:
+        _check(lg)
+        n += 1
+    _check(lg)
+    _check(lg)
     trace = dry.trace[start:]
-    assert ("rename", "events.new", 0) in trace  # the roll-off happened in the dry run
     cuts = cut_points(trace)
     for cut in cuts:
         m = base.copy()
@@ -210,15 +220,23 @@ def test_every_cut_during_roll_off_keeps_a_verifiable_log():
         l2 = EventLog(st2, max_bytes)
         l2.recover()
         st2.arm(cut)
+        done = last_seq
         try:
-            three_checks(l2)
+            for _ in range(n):
+                done = _check(l2)
         except PowerCut:
             pass
         l3 = EventLog(FaultStorage(m), max_bytes)
         l3.recover()
         _n, seq, _c = l3.verify()
-        assert seq >= last_seq, cut  # nothing older than the last complete record was lost
+        assert seq >= done, cut  # nothing older than the last complete record was lost
         assert len(m.get(LOG)) <= max_bytes
+        for _ in range(n + 60):  # the roll-off goes on (or starts again) and ends
+            _check(l3)
+            assert len(m.get(LOG)) <= max_bytes
+        l3.verify()
+        kinds = [k for _s, k, _f in logrec.decode_all(l3.read_all())]
+        assert kinds[0] == "boot" and "rolloff" in kinds, cut  # the boot record stays, checks went
     assert len(cuts) > 30
 
 
