@@ -134,7 +134,7 @@ def test_any_mix_of_records_keeps_a_verifiable_chain_and_accounts_for_every_seq(
     log.recover()
     for kind, pad in ops:
         log.append(kind, {"pad": "x" * pad})
-        assert st.size("events.log") <= log.max_bytes
+        assert st.size("events.log") <= log.max_bytes and log.size_bytes() == st.size("events.log")
     data = log.read_all()
     logrec.verify_chain(data, (log.seq, log.chain))
     recs = logrec.decode_all(data)

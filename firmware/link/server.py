@@ -381,11 +381,9 @@ class PumpServer:
 
     # --- LOG ---
     def log_chunk(self, offset, n):
-        log = self.pump.log
-        size = self.st.size(LOG_FILE) if self.st.exists(LOG_FILE) else 0
-        n = min(n, LOG_DATA_MAX)
-        data = self.st.read(LOG_FILE, offset, n) if offset < size else b""
-        return {"size": size, "seq": log.seq, "chain": bytes(log.chain), "data": data}
+        log = self.pump.log  # the log's own accessors (store/eventlog.py: size_bytes, read)
+        return {"size": log.size_bytes(), "seq": log.seq, "chain": bytes(log.chain),
+                "data": log.read(offset, min(n, LOG_DATA_MAX))}
 
 
 def _empty(ftype, p):

@@ -232,9 +232,10 @@ class EventLog:
         if self.size is None:
             self.recover()
         payload = logrec.encode_fields(fields)
+        n = logrec.OVERHEAD + len(payload)
+        if self.b is not None or self.size + n > self.start:
+            self._roll(n)  # may repair a log found rotten: encode against the head after it
         rec = logrec.encode(kind, self.seq + 1, self.chain, payload)
-        if self.b is not None or self.size + len(rec) > self.start:
-            self._roll(len(rec))
         self.st.append(LOG, rec)
         self.size += len(rec)
         if kind in PROTECTED:

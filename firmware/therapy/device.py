@@ -18,7 +18,6 @@
 # nothing: it is only logged.
 from firmware import jsontext
 from firmware.store import logrec
-from firmware.store.eventlog import LOG as LOG_FILE
 from firmware.therapy import actions, machine, snapshot
 from firmware.therapy.machine import Therapy
 
@@ -69,7 +68,7 @@ class TherapyDevice:
         saved n (the one appended with it, or a replay after a repair), or if
         the seq it was to get (log_next) has rolled off the log (the marker's
         anchor is at or past it: it was written, then dropped)."""
-        size = self.st.size(LOG_FILE) if self.st.exists(LOG_FILE) else 0
+        size = self.log.size_bytes()
         found = [0, False]
         want = saved.log_next if saved is not None else -1
         mine = saved.n if saved is not None else -1
@@ -90,7 +89,7 @@ class TherapyDevice:
                 if n == mine:
                     found[1] = True
 
-        logrec.Walk(lambda off, k: self.st.read(LOG_FILE, off, k), size, visit).run()
+        logrec.Walk(self.log.read, size, visit).run()
         return found[0], found[1]
 
     def act(self, text, lib, key=None):
