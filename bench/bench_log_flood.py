@@ -64,7 +64,7 @@ assert "install" in kinds, "install record rolled off"
 assert switches >= 1, "no roll-off happened"
 ts.sort()
 plain.sort()
-print(plain[len(plain) // 2], ts[len(ts) // 2], ts[-1], switches)
+print(plain[len(plain) // 2], ts[len(ts) // 2], ts[-1], switches, plain[-1])
 """
 
 
@@ -90,13 +90,14 @@ def main(argv):
             for name, cmd in (("CPython", [sys.executable, script]),
                               ("MicroPython", [micropython_exe(), "-X", "heapsize=16M", script])):
                 runs = [run(cmd, os.path.join(tmp, "%s%d-%d" % (name, size, i)), n, size) for i in range(reps)]
-                res[name, size] = tuple(statistics.median(r[k] for r in runs) for k in range(3)) + (runs[0][3], n)
+                res[name, size] = tuple(statistics.median(r[k] for r in runs) for k in range(3)) + (runs[0][3], n,
+                                                                                        statistics.median(r[4] for r in runs))
     print("flood of check records into the event log (median of %d runs; plain = an append below 3/4):" % reps)
-    for (name, size), (plain, med, worst, switches, n) in sorted(res.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        print("  %6d B %-12s %5d records, %2d roll-offs: plain %5d us, during roll-off median %5d us, "
-              "worst %5d us (%.2f x plain)" % (size, name, n, switches, plain, med, worst, worst / max(plain, 1)))
+    for (name, size), (plain, med, worst, switches, n, pworst) in sorted(res.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        print("  %6d B %-12s %5d records, %2d roll-offs: plain %4d us (worst %5d), during roll-off median %4d us, "
+              "worst %5d us (%.2f x plain)" % (size, name, n, switches, plain, pworst, med, worst, worst / max(plain, 1)))
     ref = 8192 if tiny else 32768
-    plain, _med, worst, _s, _n = res["MicroPython", ref]
+    plain, _med, worst = res["MicroPython", ref][:3]
     flat = " ".join("%d KiB %.2f" % (size // 1024, res["MicroPython", size][2] / max(res["MicroPython", size][0], 1))
                     for size in sizes)
     print("ratio worst / plain check append, MicroPython %d KiB %.2f (%s; CPython %.2f)"
