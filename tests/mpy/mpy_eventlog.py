@@ -59,5 +59,29 @@ for i in range(300):
 n, seq, _ = log3.verify()
 assert seq == 299 and n < 300
 assert logrec.decode_all(log3.read_all())[0][1] == "rolloff"
+# incremental roll-off (issue 11 item 4, ADR 0017): a share per append into
+# events.new, picked up after a reboot, switched in by one rename
+st4 = FaultStorage()
+log4 = EventLog(st4, 8192)
+log4.install(3, 0)
+while log4.b is None or log4.b.out == 0:
+    log4.check("reject", ["NO_LIBRARY"], "")
+out = log4.b.out
+log5 = EventLog(FaultStorage(st4.medium), 8192)  # power off, power on
+assert log5.recover() is None and log5.b is not None and log5.b.out == out
+switched = 0
+for i in range(200):
+    before = log5.size
+    ops = log5.st.ops
+    log5.check("reject", ["NO_LIBRARY"], "")
+    assert log5.st.ops - ops <= 8 and log5.size <= 8192, (i, log5.st.ops - ops, log5.size)
+    switched += log5.size < before
+assert switched >= 2
+recs = logrec.decode_all(log5.read_all())
+assert "install" in [k for _s, k, _f in recs]
+assert sum(f["dropped"] for _s, k, f in recs if k == "rolloff") + sum(1 for _s, k, _f in recs if k != "rolloff") \
+    == log5.seq + 1
+log5.verify()
+assert log5.read(0, 10) == log5.read_all()[:10] and log5.size_bytes() == len(log5.read_all())
 print("checked %d byte edits, %d deletions, %d swaps" % (len(data), len(bounds) - 1, len(bounds) - 1))
 print("OK mpy_eventlog")
