@@ -46,6 +46,7 @@ package("firmware", base_path="..", files=[
     "store/slots.py",
     "store/logrec.py",
     "store/eventlog.py",
+    "store/logrun.py",  # the roll-off's run and build state (ADR 0017)
     # check/: exact decimals, requests, reason codes, the checker
     "check/__init__.py",
     "check/decimals.py",

@@ -11,6 +11,7 @@
 from firmware.store import logrec
 from firmware.errors import LogCorruptError, StorageError
 from firmware.store.storage import CHUNK
+from firmware.store.logrun import Build, Run
 
 LOG = "events.log"
 NEW = "events.new"
@@ -30,73 +31,8 @@ PACE = 6
 RESERVE = logrec.OVERHEAD + logrec.MAX_PAYLOAD
 
 
-class _Pause(Exception):
-    """The build's share of work for this append is done (raised by its visit)."""
-
-
-class _Build:
-    """State of the roll-off being built in NEW (RAM: a few numbers, the open
-    run and at most one pending range, never a list of records)."""
-
-    def __init__(self):
-        self.off = 0        # next record of LOG to decide
-        self.seq = -1       # seq/chain of the last record decided (the walk goes on from it)
-        self.chain = None
-        self.started = 0
-        self.out = 0        # bytes of NEW, written or pending
-        self.pk = 0         # protected bytes kept in NEW
-        self.mk = 0         # marker bytes in NEW
-        self.pdone = 0      # protected bytes of LOG before off
-        self.keep_p = False  # a protected record was kept: all later ones are (oldest go first)
-        self.keep_c = False  # the same for checks
-        self.run = None     # open _Run of dropped records
-        self.ks = None      # pending kept range LOG[ks:ke], not yet copied
-        self.ke = 0
-        self.room = None    # size of the record whose append started (or resumed) the build
-        self.work = 1       # bytes walked per append at the last share
-
-
-class _Run:
-    """One run of dropped records (old markers merged), gathered record by
-    record so a roll-off never lists the log in RAM (issue 11 items 4-5):
-    becomes one ROLLOFF marker with fields dropped, first, last (seq range),
-    kinds ["check*370", "boot"]."""
-
-    def __init__(self):
-        self.counts = {}
-        self.order = []
-        self.dropped = 0
-        self.first = None
-        self.last = None  # (seq, chain) of the last record dropped
-
-    def _add(self, name, k):
-        if name not in self.counts:
-            self.counts[name] = 0
-            self.order.append(name)
-        self.counts[name] += k
-
-    def add(self, r):
-        if r.kind != logrec.ROLLOFF:
-            self._add(logrec.KIND_NAMES.get(r.kind, "kind-%d" % r.kind), 1)
-            self.dropped += 1
-            lo = r.seq
-        else:
-            f = r.fields()
-            k = f.get("dropped", 0)
-            k = k if isinstance(k, int) and k >= 0 else 0
-            self.dropped += k
-            lo = f.get("first", r.seq - k + 1)
-            for item in f.get("kinds", ["unknown*%d" % k] if k else []):
-                name, _star, cnt = item.partition("*")
-                self._add(name, int(cnt) if cnt.isdigit() else 1)
-        if self.first is None:
-            self.first = lo
-        self.last = (r.seq, bytes(r.chain))
-
-    def marker(self):
-        kinds = [c if self.counts[c] == 1 else "%s*%d" % (c, self.counts[c]) for c in self.order]
-        fields = {"dropped": self.dropped, "first": self.first, "last": self.last[0], "kinds": kinds[:16]}
-        return logrec.encode(logrec.ROLLOFF, self.last[0], None, logrec.encode_fields(fields), chain=self.last[1])
+class _Pause(Exception):  # the build's share for this append is done (raised by its visit)
+    pass
 
 
 class EventLog:
@@ -113,8 +49,8 @@ class EventLog:
         self.b = None     # the roll-off being built, or None
 
     def _walk(self, visit=None, name=LOG):
-        size = self.st.size(name) if self.st.exists(name) else 0
-        w = logrec.Walk(lambda off, n: self.st.read(name, off, n), size, visit)
+        w = logrec.Walk(lambda off, n: self.st.read(name, off, n),
+                        self.st.size(name) if self.st.exists(name) else 0, visit)
         w.run()
         return w
 
@@ -155,7 +91,7 @@ class EventLog:
         if w.error is not None:
             fields = self._repair(w)
         if found[0] is not None and (fields is None or fields["cause"] == "torn-tail"):
-            b = self.b = _Build()
+            b = self.b = Build()
             b.off, b.pdone = found[0]
             b.out, b.seq, b.chain, b.pk, b.mk, b.keep_p, b.keep_c = head[0], head[1], head[2], head[3], \
                 head[4], head[3] > 0, head[5]
@@ -255,7 +191,7 @@ class EventLog:
         b = self.b
         if b is None:
             self.st.write(NEW, b"")
-            b = self.b = _Build()
+            b = self.b = Build()
         if b.room is None:
             b.room = room
         rest = self.size - b.off
@@ -324,7 +260,7 @@ class EventLog:
             if b.ks is not None:
                 self._flush(b)
             if b.run is None:
-                b.run = _Run()
+                b.run = Run()
             b.run.add(r)
         else:
             if b.run is not None:
@@ -342,7 +278,7 @@ class EventLog:
         b.chain = bytes(r.chain)
         b.started = 1
 
-    def _flush(self, b):
+    def _flush(self, b):  # the pending kept range goes to NEW
         self._append_range(b.ks, b.ke, NEW)
         b.ks = None
 
@@ -364,7 +300,7 @@ class EventLog:
         self.b = None
 
     def _append_range(self, start, end, dst):
-        """dst += LOG[start:end], in bounded chunks; -> the bytes appended."""
+        """dst += LOG[start:end], in bounded chunks."""
         off = start
         while off < end:
             part = self.st.read(LOG, off, min(CHUNK, end - off))
@@ -372,7 +308,6 @@ class EventLog:
                 raise StorageError("log shorter than expected")
             self.st.append(dst, part)
             off += len(part)
-        return end - start
 
     def read_all(self):
         """The whole log as bytes (host pull; the log is bounded by max_bytes)."""
