@@ -11,7 +11,10 @@ EventLog of the size with an install and a boot record, then N check records
 ({} CHECK: verdict reject, NO_LIBRARY), enough for several roll-offs; each
 append is timed. The baseline "plain" is the median append while the log is
 below 3/4 of its budget (no roll-off work: the same append, the same files).
-The `ratio` line is worst / plain under MicroPython at 32 KiB (the issue's
+The worst of a few thousand appends is at the mercy of the machine (a
+plain append's worst is printed beside it); the 99th percentile is the
+steadier figure, also printed as a ratio. The last `ratio` line is worst /
+plain under MicroPython at 32 KiB (the issue's
 target: a small constant, flat over the sizes; each size's ratio is printed
 too). `--tiny` (tests/test_bench_tiny.py) uses an 8 KiB log and few records:
 it proves the benchmark runs, its figures mean nothing.
@@ -64,7 +67,7 @@ assert "install" in kinds, "install record rolled off"
 assert switches >= 1, "no roll-off happened"
 ts.sort()
 plain.sort()
-print(plain[len(plain) // 2], ts[len(ts) // 2], ts[-1], switches, plain[-1])
+print(plain[len(plain) // 2], ts[len(ts) // 2], ts[-1], switches, plain[-1], ts[len(ts) * 99 // 100])
 """
 
 
@@ -90,14 +93,19 @@ def main(argv):
             for name, cmd in (("CPython", [sys.executable, script]),
                               ("MicroPython", [micropython_exe(), "-X", "heapsize=16M", script])):
                 runs = [run(cmd, os.path.join(tmp, "%s%d-%d" % (name, size, i)), n, size) for i in range(reps)]
-                res[name, size] = tuple(statistics.median(r[k] for r in runs) for k in range(3)) + (runs[0][3], n,
-                                                                                        statistics.median(r[4] for r in runs))
+                med = [statistics.median(r[k] for r in runs) for k in range(6)]
+                res[name, size] = (med[0], med[1], med[2], runs[0][3], n, med[4], med[5])
     print("flood of check records into the event log (median of %d runs; plain = an append below 3/4):" % reps)
-    for (name, size), (plain, med, worst, switches, n, pworst) in sorted(res.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (name, size), (plain, med, worst, switches, n, pworst, p99) in sorted(res.items(),
+                                                                             key=lambda kv: (kv[0][1], kv[0][0])):
         print("  %6d B %-12s %5d records, %2d roll-offs: plain %4d us (worst %5d), during roll-off median %4d us, "
-              "worst %5d us (%.2f x plain)" % (size, name, n, switches, plain, pworst, med, worst, worst / max(plain, 1)))
+              "99th pct %4d us, worst %5d us (%.2f x plain)"
+              % (size, name, n, switches, plain, pworst, med, p99, worst, worst / max(plain, 1)))
     ref = 8192 if tiny else 32768
     plain, _med, worst = res["MicroPython", ref][:3]
+    flat = " ".join("%d KiB %.2f" % (size // 1024, res["MicroPython", size][6] / max(res["MicroPython", size][0], 1))
+                    for size in sizes)
+    print("ratio 99th percentile / plain check append, MicroPython: %s" % flat)
     flat = " ".join("%d KiB %.2f" % (size // 1024, res["MicroPython", size][2] / max(res["MicroPython", size][0], 1))
                     for size in sizes)
     print("ratio worst / plain check append, MicroPython %d KiB %.2f (%s; CPython %.2f)"
