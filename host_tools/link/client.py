@@ -202,7 +202,7 @@ class PumpLink:
     def push(self, blob, progress=None, chunk=None):
         """Install `blob` on the pump: BEGIN, DATA..., END. Resumes a transfer
         the pump already holds part of. -> END's fields {status, version,
-        previous} plus "resumed_from"; DeviceError if the pump refuses.
+        previous} plus "resumed_from" and "pump_id" (BEGIN names the pump); DeviceError if the pump refuses.
         The library the pump already runs is recognised at BEGIN ("same",
         "sent": 0): no DATA is sent (issue 10 item 1).
 
@@ -215,7 +215,8 @@ class PumpLink:
         if r.get("status") == "same":
             # the pump runs exactly these bytes (issue 10 item 1): nothing to send
             return {"status": "same", "version": r["version"], "previous": r["version"],
-                    "resumed_from": 0, "sent": 0}
+                    "resumed_from": 0, "sent": 0, "pump_id": r.get("pump_id")}
+        pump_id = r.get("pump_id")  # None from a pump older than issue 11
         have = r["have"]
         if have and hashlib.sha256(blob[:have]).digest() != r["prefix_sha256"]:
             r = self._begin(total, sha, link.BEGIN_RESTART, None)
@@ -246,10 +247,11 @@ class PumpLink:
                 # bytes under that version are refused, so the version alone proves nothing)
                 if version is not None and info.get("version") == version and info.get("library_sha256") == sha:
                     return {"status": "installed", "version": version, "previous": None,
-                            "resumed_from": resumed, "confirmed_by": "INFO"}
+                            "resumed_from": resumed, "confirmed_by": "INFO", "pump_id": info.get("pump_id")}
             raise
         answer.check_end(r, _header_version(blob))
         r["resumed_from"] = resumed
+        r["pump_id"] = pump_id
         return r
 
     def _begin(self, total, sha, flags, version):
