@@ -155,3 +155,51 @@ def test_a_server_made_without_a_scanner_still_installs(kits):
     r = client(srv).push(kits[3].blob)
     assert r["status"] == "installed" and srv.pump.store.library_bytes() == kits[3].blob
     assert isinstance(srv, PumpServer)
+
+
+# --- druglib push asks no INFO first: BEGIN names the pump (issue 11 item 1) ---
+def push_one_on(monkeypatch, srv, blob):
+    from host_tools.cli.pumps import push as push_cmd
+
+    seen = []
+    handle = srv.handle
+
+    def counting(frame):
+        seen.append(frame.ftype)
+        return handle(frame)
+
+    srv.handle = counting
+    monkeypatch.setattr(push_cmd, "PumpLink", lambda port, baud: client(srv))
+    return push_cmd.push_one("fake", blob, 115200), seen
+
+
+def test_a_push_names_the_pump_and_its_old_version_without_asking_info(kits, monkeypatch):
+    srv = make_server(FaultStorage(), kits[3].trust)
+    srv.pump.install(kits[2].blob)
+    res, seen = push_one_on(monkeypatch, srv, kits[3].blob)
+    assert (res["outcome"], res["pump_id"], res["previous"], res["version"]) == ("installed", "test-pump", 2, 3)
+    assert link.INFO not in seen and seen[0] == link.BEGIN
+
+
+def test_a_refused_push_asks_info_to_name_the_pump_and_what_it_still_runs(kits, monkeypatch):
+    srv = make_server(FaultStorage(), kits[3].trust)
+    srv.pump.install(kits[3].blob)
+    res, seen = push_one_on(monkeypatch, srv, kits[2].blob)  # a rollback
+    assert (res["outcome"], res["code"], res["pump_id"], res["previous"]) == ("rejected", "LIB_ROLLBACK",
+                                                                               "test-pump", 3)
+    assert seen[-1] == link.INFO and seen.count(link.INFO) == 1
+
+
+def test_a_pump_whose_begin_does_not_name_it_is_asked_info_after_the_push(kits, monkeypatch):
+    srv = make_server(FaultStorage(), kits[3].trust)
+    begin = srv.begin
+
+    def old_begin(total, sha, flags):
+        r = begin(total, sha, flags)
+        r.pop("pump_id")  # firmware older than issue 11
+        return r
+
+    srv.begin = old_begin
+    res, seen = push_one_on(monkeypatch, srv, kits[3].blob)
+    assert (res["outcome"], res["pump_id"], res["previous"]) == ("installed", "test-pump", 0)
+    assert seen.count(link.INFO) == 1 and seen[-1] == link.INFO
