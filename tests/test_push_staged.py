@@ -203,3 +203,29 @@ def test_a_pump_whose_begin_does_not_name_it_is_asked_info_after_the_push(kits, 
     res, seen = push_one_on(monkeypatch, srv, kits[3].blob)
     assert (res["outcome"], res["pump_id"], res["previous"]) == ("installed", "test-pump", 0)
     assert seen.count(link.INFO) == 1 and seen[-1] == link.INFO
+
+
+def test_out_of_memory_while_framing_a_data_frame_costs_only_ends_speed(kits):
+    # issue 11 item 5: the DATA is stored and answered; END scans the file
+    srv = make_server(FaultStorage(), kits[3].trust)
+    real = srv.pump.receiver
+
+    def receiver(name):
+        s = real(name)
+        feed = s.feed
+
+        def starving(part):
+            if s.n:  # the second frame runs out of heap while it is framed
+                raise MemoryError
+            feed(part)
+
+        s.feed = starving
+        return s
+
+    srv.pump.receiver = receiver
+    c = client(srv)
+    sha = send_all(c, kits[3].blob)
+    assert srv.scan is None and srv.have == len(kits[3].blob)
+    r = logrec.decode_fields(c.request(link.END, link.pack_u32(len(kits[3].blob)) + sha))
+    assert r["status"] == "installed" and srv.pump.store.library_bytes() == kits[3].blob
+    assert verdicts(srv.pump) == reference_verdicts(kits[3])

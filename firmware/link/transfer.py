@@ -176,8 +176,11 @@ class Transfer:
             return
         try:
             s.feed(self.st.read(STAGE, offset, n))
-        except PumpError:
-            self.scan = None  # END scans the staged file instead
+        except (PumpError, MemoryError):
+            # END scans the staged file instead; the DATA itself was stored
+            # and is answered (issue 11 item 5: out of memory is never silent,
+            # and here it costs only END's speed)
+            self.scan = None
             return
         if s.n != offset + n:
             self.scan = None
