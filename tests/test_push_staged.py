@@ -104,6 +104,28 @@ def test_a_misread_while_the_data_arrived_makes_end_scan_the_stored_file(kits):
     assert verdicts(srv.pump) == reference_verdicts(kit)
 
 
+class ShortReadOnce(MisreadOnce):
+    """The first read back of the staged file past its start comes back short."""
+
+    def read(self, name, offset, n):
+        data = FaultStorage.read(self, name, offset, n)
+        if name == STAGE and offset > 0 and not self.misread and len(data) > 1:
+            self.misread = True
+            data = data[:-1]
+        return data
+
+
+def test_a_short_read_back_makes_end_scan_the_stored_file(kits):
+    kit = kits[3]
+    srv = make_server(ShortReadOnce(Medium()), kit.trust)
+    c = client(srv)
+    sha = send_all(c, kit.blob)
+    assert srv.st.misread and srv.scan is None
+    r = logrec.decode_fields(c.request(link.END, link.pack_u32(len(kit.blob)) + sha))
+    assert r["status"] == "installed" and srv.pump.store.library_bytes() == kit.blob
+    assert verdicts(srv.pump) == reference_verdicts(kit)
+
+
 def test_a_transfer_resumed_by_a_restarted_pump_is_scanned_at_end(kits):
     kit = kits[3]
     medium = Medium()

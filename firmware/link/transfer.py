@@ -171,9 +171,6 @@ class Transfer:
         s = self.scan
         if s is None:
             return
-        if s.n != offset:
-            self.scan = None
-            return
         try:
             s.feed(self.st.read(STAGE, offset, n))
         except (PumpError, MemoryError):
@@ -182,7 +179,7 @@ class Transfer:
             # and here it costs only END's speed)
             self.scan = None
             return
-        if s.n != offset + n:
+        if s.n != offset + n:  # a short read back, or a scanner out of step: END scans the file
             self.scan = None
 
     def _resync_have(self):
