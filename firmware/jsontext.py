@@ -45,8 +45,7 @@ class Number:
 # character reader gave (tests/test_json_fast_paths.py compares them).
 _ESC = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x62: "\b", 0x66: "\f", 0x6E: "\n", 0x72: "\r", 0x74: "\t"}
 _HEX = b"0123456789abcdefABCDEF"
-_NUMCH = b"+-.eE"  # with the digits, the bytes of a number's literal (then checked by firmware/check/decimals.py)
-_WORDS = ((0x74, b"true", True), (0x66, b"false", False), (0x6E, b"null", None))
+_NUMBYTES = b"0123456789+-.eE"  # the bytes of a number's literal (then checked by firmware/check/decimals.py)
 
 
 def loads(text):
@@ -96,6 +95,13 @@ def _skip(s, i, n):
     return i
 
 
+# Issue 11 item 4: on the MicroPython unix port a function whose locals and
+# value stack take more than 11 words gets its frame from the heap (py/objfun.c,
+# VM_MAX_STATE_ON_STACK), about 1 us in a heap the install left fragmented.
+# So the functions called once per value (_value, _string, _number) stay
+# small, and every message is built in a helper (_unexpected, _string_slow)
+# on the error path only; _object reads a plain key and a plain string,
+# number or literal value in place, without a call.
 def _value(s, i, depth, n):
     if i >= n:
         raise _err(s, "unexpected end of text", i)
@@ -108,10 +114,17 @@ def _value(s, i, depth, n):
         return _array(s, i, depth + 1, n)
     if c == 0x2D or 0x30 <= c <= 0x39:
         return _number(s, i, n)
-    for lead, word, val in _WORDS:
-        if c == lead and s.startswith(word, i):
-            return val, i + len(word)
-    raise _err(s, "unexpected character %s" % quote(_char_at(s, i)), i)
+    if c == 0x74 and s.startswith(b"true", i):
+        return True, i + 4
+    if c == 0x66 and s.startswith(b"false", i):
+        return False, i + 5
+    if c == 0x6E and s.startswith(b"null", i):
+        return None, i + 4
+    raise _unexpected(s, i)
+
+
+def _unexpected(s, i):
+    return _err(s, "unexpected character %s" % quote(_char_at(s, i)), i)
 
 
 def _object(s, i, depth, n):
@@ -124,22 +137,69 @@ def _object(s, i, depth, n):
     while True:
         if i >= n or s[i] != 0x22:
             raise _err(s, "expected a quoted key", i)
-        key, i = _string(s, i, n)
+        # a plain key read in place (as _string's fast path)
+        j = s.find(b'"', i + 1)
+        if j > i + 1:
+            t = s[i + 1:j]
+            if b"\\" not in t and min(t) >= 0x20 and b"\xed" not in t:
+                key = t.decode()
+                i = j + 1
+            else:
+                key, i = _string_slow(s, i, n)
+        else:
+            key, i = _string(s, i, n)
         if key in out:
             raise _err(s, "duplicate key %s" % quote(key), i)
         if i < n and s[i] != 0x3A:  # ':' right after the key is the usual case
             i = _skip(s, i, n)
         if i >= n or s[i] != 0x3A:
             raise _err(s, "expected ':'", i)
-        val, i = _value(s, _skip(s, i + 1, n), depth, n)
-        out[key] = val
-        if i < n and s[i] != 0x2C and s[i] != 0x7D:
+        i += 1
+        if i < n and s[i] == 0x20:  # one space after ':' is the usual case
+            i += 1
+        if i < n:
+            c = s[i]
+            if c == 0x22:
+                j = s.find(b'"', i + 1)
+                if j > i + 1:
+                    t = s[i + 1:j]
+                    if b"\\" not in t and min(t) >= 0x20 and b"\xed" not in t:
+                        out[key] = t.decode()
+                        i = j + 1
+                    else:
+                        out[key], i = _string_slow(s, i, n)
+                else:
+                    out[key], i = _string(s, i, n)
+            elif 0x30 <= c <= 0x39 or c == 0x2D:
+                out[key], i = _number(s, i, n)
+            elif c == 0x74 and s.startswith(b"true", i):
+                out[key] = True
+                i += 4
+            elif c == 0x66 and s.startswith(b"false", i):
+                out[key] = False
+                i += 5
+            else:
+                out[key], i = _value(s, _skip(s, i, n), depth, n)
+        else:
+            out[key], i = _value(s, i, depth, n)
+        if i < n:
+            c = s[i]
+            if c == 0x2C:
+                i += 1
+                if i < n and s[i] == 0x20:  # one space after ',' is the usual case
+                    i += 1
+                if i < n and s[i] == 0x22:
+                    continue
+                i = _skip(s, i, n)
+                continue
+            if c == 0x7D:
+                return out, i + 1
             i = _skip(s, i, n)
-        if i < n and s[i] == 0x2C:
-            i = _skip(s, i + 1, n)
-            continue
-        if i < n and s[i] == 0x7D:
-            return out, i + 1
+            if i < n and s[i] == 0x2C:
+                i = _skip(s, i + 1, n)
+                continue
+            if i < n and s[i] == 0x7D:
+                return out, i + 1
         raise _err(s, "expected ',' or '}'", i)
 
 
@@ -166,7 +226,7 @@ def _string(s, i, n):
     # Fast path: no escape, no control character and no surrogate form
     # (0xED 0xA0..: only a lone surrogate of a CPython str) between the
     # quotes: the text is the bytes, whole UTF-8 characters (the quotes are
-    # ASCII). min() runs in C on both engines. Anything else: the loop below.
+    # ASCII). min() runs in C on both engines. Anything else: _string_slow.
     j = s.find(b'"', i + 1)
     if j > i + 1:
         t = s[i + 1:j]
@@ -174,6 +234,11 @@ def _string(s, i, n):
             return t.decode(), j + 1
     elif j == i + 1:
         return "", j + 1
+    return _string_slow(s, i, n)
+
+
+def _string_slow(s, i, n):
+    """The string at s[i] (its quote), escapes and all, or its error."""
     i += 1
     parts = []
     start = i
@@ -228,14 +293,21 @@ def _hex4(s, i):
 
 
 def _number(s, i, n):
-    j = i
-    while j < n and (0x30 <= s[j] <= 0x39 or s[j] in _NUMCH):
+    j = i + 1
+    while j < n and s[j] in _NUMBYTES:
         j += 1
     # RFC 8259 section 6: no leading zeros, digits after '.', digits in exponent
-    k = i + 1 if s[i] == 0x2D else i
-    if k >= j or not 0x30 <= s[k] <= 0x39:
+    c = s[i]
+    if c == 0x2D:
+        if j == i + 1 or not 0x30 <= s[i + 1] <= 0x39:
+            raise _err(s, "malformed number", i)
+        c = s[i + 1]
+        k = i + 1
+    elif 0x30 <= c <= 0x39:
+        k = i
+    else:
         raise _err(s, "malformed number", i)
-    if j - k > 1 and s[k] == 0x30 and 0x30 <= s[k + 1] <= 0x39:
+    if c == 0x30 and j - k > 1 and 0x30 <= s[k + 1] <= 0x39:
         raise _err(s, "number with a leading zero", i)
     return Number(s[i:j].decode()), j
 
