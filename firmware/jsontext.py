@@ -348,7 +348,10 @@ def _printable_ascii(t):
         b = t.encode()
     except Exception:  # CPython: a lone surrogate cannot be encoded
         return False
-    return len(b) == len(t) and min(b) >= 0x20 and max(b) <= 0x7E
+    # as many bytes as characters: all ASCII (< 0x80); then no DEL and no
+    # control character (one C scan and one min, where max was a second
+    # loop over the bytes: issue 11 item 4)
+    return len(b) == len(t) and b"\x7f" not in b and min(b) >= 0x20
 
 
 def _qs(s):

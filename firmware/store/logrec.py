@@ -194,11 +194,16 @@ def encode(kind, seq, prev_chain, payload, chain=None):
     anchor); otherwise it is computed from `prev_chain`."""
     if not 0 < kind < 256 or len(payload) > MAX_PAYLOAD:
         raise ValueError("bad log record")
-    head8 = bytes([SYNC, kind]) + _u16(len(payload)) + _u32(seq)
+    n = len(payload)
+    # one buffer, the bytes of before: _u16(n) and _u32(seq) inline (issue 11 item 4)
+    rec = bytearray((SYNC, kind, n >> 8, n & 0xFF, (seq >> 24) & 0xFF, (seq >> 16) & 0xFF, (seq >> 8) & 0xFF,
+                     seq & 0xFF))
     if chain is None:
-        chain = chain_of(prev_chain, head8, payload)
-    body = head8 + chain + payload
-    return body + _u32(crc32(body))
+        chain = chain_of(prev_chain, rec, payload)
+    rec += chain
+    rec += payload
+    rec += _u32(crc32(rec))
+    return bytes(rec)
 
 
 class Record:
