@@ -21,6 +21,12 @@ KNOWN = {
 }
 
 
+def dotted(path):
+    """A field's name as the messages write it: "patient.weight_kg" for
+    ("patient", "weight_kg") (the checker's paths are pairs: issue 11 item 4)."""
+    return ".".join(path) if isinstance(path, tuple) else path
+
+
 class Reader:
     """Typed access to a parsed request; problems go to `findings.add`."""
 
@@ -38,6 +44,11 @@ class Reader:
     # _decimal_text), on the error path only. The order of the findings and
     # their words are those of before (tests/test_checker_*.py).
     def _get(self, path, required=True):
+        if isinstance(path, tuple):  # (parent, key): the checker's paths, no string cut at all
+            v = self.obj.get(path[0])
+            if isinstance(v, dict):
+                return v.get(path[1], MISSING)
+            return self._broken(path[0], v, required)
         d = path.find(".")
         if d < 0:
             return self.obj.get(path, MISSING)  # the request is a dict (checker._check)
@@ -80,7 +91,7 @@ class Reader:
         return v is not MISSING and v is not BROKEN and v is not None
 
     def missing(self, path):
-        self.f.add("FIELD_MISSING", "%s is missing" % path)
+        self.f.add("FIELD_MISSING", "%s is missing" % dotted(path))
 
     def _not_valid(self, path, v, what, required=True):
         """None, after the finding a value that is not `what` calls for."""
@@ -90,7 +101,7 @@ class Reader:
             if required:
                 self.missing(path)
             return None
-        self.f.add("FIELD_INVALID", "%s must be %s" % (path, what))
+        self.f.add("FIELD_INVALID", "%s must be %s" % (dotted(path), what))
         return None
 
     def string(self, path):
@@ -119,7 +130,7 @@ class Reader:
         try:
             return decimal_text.parse(text)
         except decimal_text.DecimalTextError as e:
-            self.f.add("FIELD_INVALID", "%s: %s" % (path, e.message))
+            self.f.add("FIELD_INVALID", "%s: %s" % (dotted(path), e.message))
             return None
 
     def integer(self, path):
@@ -128,7 +139,7 @@ class Reader:
             return None
         if q[1] == 0:  # decimal_text.as_int
             return q[0]
-        self.f.add("FIELD_INVALID", "%s must be a whole number" % path)
+        self.f.add("FIELD_INVALID", "%s must be a whole number" % dotted(path))
         return None
 
     def string_list(self, path):
@@ -136,11 +147,11 @@ class Reader:
         if v is BROKEN or v is MISSING or v is None:
             return []
         if not isinstance(v, list):
-            self.f.add("FIELD_INVALID", "%s must be a list of codes" % path)
+            self.f.add("FIELD_INVALID", "%s must be a list of codes" % dotted(path))
             return None
         for x in v:
             if not isinstance(x, str):
-                self.f.add("FIELD_INVALID", "%s must hold codes as text" % path)
+                self.f.add("FIELD_INVALID", "%s must hold codes as text" % dotted(path))
                 return None
         return v
 
