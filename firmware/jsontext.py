@@ -43,6 +43,8 @@ class Number:
 # indexing bytes is O(1) and gives a small int. Positions in messages are
 # still counted in characters (_err), so every message is the one the
 # character reader gave (tests/test_json_fast_paths.py compares them).
+# Functions called per value stay small, messages built in helpers: a frame
+# over 11 words comes from the heap (py/objfun.c, VM_MAX_STATE_ON_STACK).
 _ESC = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x62: "\b", 0x66: "\f", 0x6E: "\n", 0x72: "\r", 0x74: "\t"}
 _HEX = b"0123456789abcdefABCDEF"
 _NUMBYTES = b"0123456789+-.eE"  # the bytes of a number's literal (then checked by firmware/check/decimals.py)
@@ -95,13 +97,6 @@ def _skip(s, i, n):
     return i
 
 
-# Issue 11 item 4: on the MicroPython unix port a function whose locals and
-# value stack take more than 11 words gets its frame from the heap (py/objfun.c,
-# VM_MAX_STATE_ON_STACK), about 1 us in a heap the install left fragmented.
-# So the functions called once per value (_value, _string, _number) stay
-# small, and every message is built in a helper (_unexpected, _string_slow)
-# on the error path only; _object reads a plain key and a plain string,
-# number or literal value in place, without a call.
 def _value(s, i, depth, n):
     if i >= n:
         raise _err(s, "unexpected end of text", i)
@@ -137,17 +132,7 @@ def _object(s, i, depth, n):
     while True:
         if i >= n or s[i] != 0x22:
             raise _err(s, "expected a quoted key", i)
-        # a plain key read in place (as _string's fast path)
-        j = s.find(b'"', i + 1)
-        if j > i + 1:
-            t = s[i + 1:j]
-            if b"\\" not in t and min(t) >= 0x20 and b"\xed" not in t:
-                key = t.decode()
-                i = j + 1
-            else:
-                key, i = _string_slow(s, i, n)
-        else:
-            key, i = _string(s, i, n)
+        key, i = _string(s, i, n)
         if key in out:
             raise _err(s, "duplicate key %s" % quote(key), i)
         if i < n and s[i] != 0x3A:  # ':' right after the key is the usual case
@@ -157,49 +142,26 @@ def _object(s, i, depth, n):
         i += 1
         if i < n and s[i] == 0x20:  # one space after ':' is the usual case
             i += 1
-        if i < n:
-            c = s[i]
-            if c == 0x22:
-                j = s.find(b'"', i + 1)
-                if j > i + 1:
-                    t = s[i + 1:j]
-                    if b"\\" not in t and min(t) >= 0x20 and b"\xed" not in t:
-                        out[key] = t.decode()
-                        i = j + 1
-                    else:
-                        out[key], i = _string_slow(s, i, n)
-                else:
-                    out[key], i = _string(s, i, n)
-            elif 0x30 <= c <= 0x39 or c == 0x2D:
-                out[key], i = _number(s, i, n)
-            elif c == 0x74 and s.startswith(b"true", i):
-                out[key] = True
-                i += 4
-            elif c == 0x66 and s.startswith(b"false", i):
-                out[key] = False
-                i += 5
-            else:
-                out[key], i = _value(s, _skip(s, i, n), depth, n)
+        c = s[i] if i < n else 0
+        if c == 0x22:
+            out[key], i = _string(s, i, n)
+        elif 0x30 <= c <= 0x39 or c == 0x2D:
+            out[key], i = _number(s, i, n)
         else:
-            out[key], i = _value(s, i, depth, n)
-        if i < n:
-            c = s[i]
-            if c == 0x2C:
-                i += 1
-                if i < n and s[i] == 0x20:  # one space after ',' is the usual case
-                    i += 1
-                if i < n and s[i] == 0x22:
-                    continue
-                i = _skip(s, i, n)
-                continue
-            if c == 0x7D:
-                return out, i + 1
+            out[key], i = _value(s, _skip(s, i, n), depth, n)
+        c = s[i] if i < n else 0
+        if c != 0x2C and c != 0x7D:
             i = _skip(s, i, n)
-            if i < n and s[i] == 0x2C:
-                i = _skip(s, i + 1, n)
-                continue
-            if i < n and s[i] == 0x7D:
-                return out, i + 1
+            c = s[i] if i < n else 0
+        if c == 0x2C:
+            i += 1
+            if i < n and s[i] == 0x20:  # one space after ',' is the usual case
+                i += 1
+            if i < n and s[i] != 0x22:
+                i = _skip(s, i, n)
+            continue
+        if c == 0x7D:
+            return out, i + 1
         raise _err(s, "expected ',' or '}'", i)
 
 
@@ -223,10 +185,9 @@ def _array(s, i, depth, n):
 
 
 def _string(s, i, n):
-    # Fast path: no escape, no control character and no surrogate form
-    # (0xED 0xA0..: only a lone surrogate of a CPython str) between the
-    # quotes: the text is the bytes, whole UTF-8 characters (the quotes are
-    # ASCII). min() runs in C on both engines. Anything else: _string_slow.
+    # Fast path: no escape, control character or surrogate form (0xED 0xA0..:
+    # a CPython str's lone surrogate) between the quotes: the text is the
+    # bytes (the quotes are ASCII). Anything else: _string_slow.
     j = s.find(b'"', i + 1)
     if j > i + 1:
         t = s[i + 1:j]
@@ -238,7 +199,6 @@ def _string(s, i, n):
 
 
 def _string_slow(s, i, n):
-    """The string at s[i] (its quote), escapes and all, or its error."""
     i += 1
     parts = []
     start = i
@@ -293,21 +253,14 @@ def _hex4(s, i):
 
 
 def _number(s, i, n):
-    j = i + 1
+    j = i + 1  # s[i] is '-' or a digit
     while j < n and s[j] in _NUMBYTES:
         j += 1
     # RFC 8259 section 6: no leading zeros, digits after '.', digits in exponent
-    c = s[i]
-    if c == 0x2D:
-        if j == i + 1 or not 0x30 <= s[i + 1] <= 0x39:
-            raise _err(s, "malformed number", i)
-        c = s[i + 1]
-        k = i + 1
-    elif 0x30 <= c <= 0x39:
-        k = i
-    else:
+    k = i + 1 if s[i] == 0x2D else i
+    if k >= j or not 0x30 <= s[k] <= 0x39:
         raise _err(s, "malformed number", i)
-    if c == 0x30 and j - k > 1 and 0x30 <= s[k + 1] <= 0x39:
+    if j - k > 1 and s[k] == 0x30 and 0x30 <= s[k + 1] <= 0x39:
         raise _err(s, "number with a leading zero", i)
     return Number(s[i:j].decode()), j
 
@@ -348,9 +301,7 @@ def _printable_ascii(t):
         b = t.encode()
     except Exception:  # CPython: a lone surrogate cannot be encoded
         return False
-    # as many bytes as characters: all ASCII (< 0x80); then no DEL and no
-    # control character (one C scan and one min, where max was a second
-    # loop over the bytes: issue 11 item 4)
+    # as many bytes as characters: ASCII; then no DEL, no control (issue 11 item 4: no max loop)
     return len(b) == len(t) and b"\x7f" not in b and min(b) >= 0x20
 
 
