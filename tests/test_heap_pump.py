@@ -45,26 +45,36 @@ def stage_frozen(out):
     return out
 
 
-def run_heap_pump(tmp, fuzz, heapsize=None, body_len=64 * 1024, seed=11, mode="strict"):
+def run_heap_pump(tmp, fuzz, heapsize=None, body_len=64 * 1024, seed=11, mode="strict", exe=None, frozen=False,
+                  extra=()):
+    """Run tests/mpy/heap_pump.py. `exe`: another MicroPython unix port binary
+    (bench/bench_heap_pump.py --micropython, e.g. a 32-bit build, docs/board.md
+    "Heap"); `frozen`: that binary has firmware/manifest.py frozen in, so the
+    firmware comes from its `.frozen` (code and constants outside the heap, as
+    on a board) and only the harness is staged."""
     kit = Kit(tmp, version=3)
     blob = released(formulary(kit.unsigned, 1, body_len, 3)[0])
     lib = os.path.join(str(tmp), "formulary.lib")
     with open(lib, "wb") as f:
         f.write(blob)
-    board = stage_frozen(os.path.join(str(tmp), "board"))
+    board = os.path.join(str(tmp), "board")
+    if frozen:
+        os.makedirs(board)
+    else:
+        stage_frozen(board)
     # the harness compiled too, so that compiling it takes no heap
     proc = subprocess.run([_mpy_cross(), "-o", os.path.join(board, "heap_pump.mpy"), SCRIPT],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    env = dict(os.environ, MICROPYPATH=board)
-    proc = subprocess.run([micropython_exe(), "-X", "heapsize=" + (heapsize or HEAP), "-m", "heap_pump", lib,
-                           kit.trust_path, os.path.join(str(tmp), "pump"), str(fuzz), str(seed), mode],
+    env = dict(os.environ, MICROPYPATH=(".frozen:" + board) if frozen else board)
+    proc = subprocess.run([exe or micropython_exe(), "-X", "heapsize=" + (heapsize or HEAP), "-m", "heap_pump", lib,
+                           kit.trust_path, os.path.join(str(tmp), "pump"), str(fuzz), str(seed), mode] + list(extra),
                           capture_output=True, text=True, env=env, cwd=str(tmp), timeout=1800)
     return proc, len(blob)
 
 
 def figures(proc):
-    return dict(kv.split("=") for kv in proc.stdout.split("OK heap_pump", 1)[1].split())
+    return dict(kv.split("=") for kv in proc.stdout.split("OK heap_pump", 1)[1].split("\n", 1)[0].split())
 
 
 def test_the_compiled_pump_installs_checks_and_survives_fuzz_in_a_small_heap(tmp_path):
