@@ -77,8 +77,7 @@ def figures(proc):
     return dict(kv.split("=") for kv in proc.stdout.split("OK heap_pump", 1)[1].split("\n", 1)[0].split())
 
 
-def test_the_compiled_pump_installs_checks_and_survives_fuzz_in_a_small_heap(tmp_path):
-    proc, size = run_heap_pump(tmp_path, FUZZ)
+def assert_survived(proc, size):
     assert size >= 64 * 1024
     assert proc.returncode == 0 and "OK heap_pump" in proc.stdout, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -86,7 +85,45 @@ def test_the_compiled_pump_installs_checks_and_survives_fuzz_in_a_small_heap(tmp
     assert int(f["frames"]) >= FUZZ and int(f["out_of_memory"]) == 0, f
     # the live heap after a collection does not grow with the fuzz (nothing kept per request)
     assert int(f["live_max"]) - int(f["live_at_500"]) < 16 * 1024, f
+
+
+def test_the_compiled_pump_installs_checks_and_survives_fuzz_in_a_small_heap(tmp_path):
+    proc, size = run_heap_pump(tmp_path, FUZZ)
+    assert_survived(proc, size)
     print("heap %s, %d-byte library, %d fuzzed frames: %s" % (HEAP, size, FUZZ, proc.stdout.strip()))
+
+
+# Issue 11 item 5's goal itself, 192 KiB, on a 32-bit unix port with the
+# firmware frozen in (docs/board.md "Heap" says how to build it; CI has no
+# such binary, so without DRUGLIB_MICROPYTHON_FROZEN32 this test is skipped,
+# with its reason printed).
+FROZEN32 = os.environ.get("DRUGLIB_MICROPYTHON_FROZEN32", "")
+GOAL_HEAP = "192K"
+
+
+def _stale_sources(exe):
+    built = os.path.getmtime(exe)
+    _, frozen, _ = run_manifest()
+    return [rel for rel in frozen if os.path.getmtime(os.path.join(ROOT, "firmware", rel)) > built]
+
+
+@pytest.mark.skipif(not os.path.isfile(FROZEN32),
+                    reason="DRUGLIB_MICROPYTHON_FROZEN32 names no binary: the 192 KiB goal on a 32-bit port with "
+                           "frozen firmware is NOT tested (docs/board.md, \"Heap\")")
+def test_the_frozen_pump_on_a_32_bit_port_meets_the_192_kib_goal(tmp_path):
+    # Arrange: the binary is a 32-bit port, and it froze today's firmware
+    probe = subprocess.run([FROZEN32, "-c", "import sys; import firmware.pump; print(sys.maxsize)"],
+                           capture_output=True, text=True, env=dict(os.environ, MICROPYPATH=".frozen"))
+    assert probe.stdout.strip() == str(2 ** 31 - 1), "not a 32-bit port with the firmware frozen in: %s%s" % (
+        probe.stdout, probe.stderr)
+    stale = _stale_sources(FROZEN32)
+    assert not stale, "%s was built before these firmware changes; rebuild it (docs/board.md): %s" % (FROZEN32, stale)
+    # Act: boot, install 64 KiB, check, fuzz in the goal's heap
+    proc, size = run_heap_pump(tmp_path, FUZZ, heapsize=GOAL_HEAP, exe=FROZEN32, frozen=True)
+    # Assert: every request answered, never out of memory, the library still accepts
+    assert_survived(proc, size)
+    print("32-bit, frozen, heap %s, %d-byte library, %d fuzzed frames: %s" % (GOAL_HEAP, size, FUZZ,
+                                                                           proc.stdout.strip()))
 
 
 def test_out_of_memory_at_boot_is_the_documented_fail_safe_state(tmp_path):
