@@ -107,6 +107,13 @@ def breakdown(args, frames):
             start = int(w[1])
     print("%8d  all %d modules" % (total, len(mods)))
     print("%8d  the harness (tests/mpy/heap_pump.mpy) before them" % start)
+    print("live heap after each step of pumpmain.main's boot (over the modules and harness):")
+    prev = total + start
+    for line in proc.stdout.splitlines():
+        w = line.split()
+        if w and w[0] == "STEP":
+            print("%8d  %s (+%d)" % (int(w[2]) - total - start, w[1], int(w[2]) - prev))
+            prev = int(w[2])
     print("live-heap peak per phase (modules and harness included), %d-byte library, %d fuzzed frames:" % (size, frames))
     for line in proc.stdout.splitlines():
         w = line.split()

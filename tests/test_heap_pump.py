@@ -139,3 +139,29 @@ def test_out_of_memory_at_boot_is_the_documented_fail_safe_state(tmp_path):
     # Assert: one FAULT line naming it, exit 3 (no READY, nothing served), never a traceback out of main
     assert "FAULT PUMP_ERROR: out of memory at boot" in proc.stderr, proc.stdout + proc.stderr
     assert "READY" not in proc.stderr
+
+
+KEY_HEAP = """
+import gc
+from firmware.release import ed25519
+raw = bytes([0x58]) + bytes([0x66] * 31)  # the base point B, RFC 8032 section 5.1: a valid key
+keys = []
+gc.collect()
+a = gc.mem_alloc()
+for _ in range(16):
+    keys.append(ed25519.PublicKey(raw))
+gc.collect()
+print(gc.mem_alloc() - a)
+"""
+
+
+def test_a_full_trust_store_keeps_little_heap_for_its_keys():
+    # Issue 11 item 5 (docs/board.md "Heap"): a decoded key keeps -A, not the
+    # table of its odd multiples (32 big integers, 3.5 KiB each on this 64-bit
+    # port, 2.4 KiB on a 32-bit one, for the pump's whole life): the table is
+    # built per verification. Arrange: MAX_KEYS (16) keys decoded as at boot.
+    proc = subprocess.run([micropython_exe(), "-c", KEY_HEAP], capture_output=True, text=True,
+                          env=dict(os.environ, MICROPYPATH=ROOT), cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Assert: 16 keys keep well under 1 KiB each (measured 246 bytes each, 2026-12-02)
+    assert int(proc.stdout) < 16 * 512, proc.stdout

@@ -15,7 +15,8 @@
 # 256 characters or more crashes the unix port, "FATAL: uncaught NLR") and
 # prints "MODULE name bytes" (the live heap it adds), then samples the live
 # heap (gc.collect(); gc.mem_alloc()) at every storage call and line step and
-# prints "PEAK phase bytes" for boot, install, check and fuzz.
+# prints "STEP name bytes" (the live heap after each step of the boot) and
+# "PEAK phase bytes" for boot, install, check and fuzz.
 import gc
 
 gc.collect()
@@ -71,9 +72,28 @@ class Sampled:
         return call
 
 
+def step(name, value):
+    """breakdown: the live heap after one step of pumpmain.main's boot."""
+    gc.collect()
+    print("STEP %s %d" % (name, gc.mem_alloc()))
+    return value
+
+
 if PEAKS is not None:
-    _File = pumpmain.FileStorage
+    _File, _Pump, _Server, _load = pumpmain.FileStorage, pumpmain.Pump, pumpmain.PumpServer, pumpmain.trust.load
+
+    class _Trust:
+        load = staticmethod(lambda path: step("trust.load", _load(step("main", path))))
+
+    class _BootPump(_Pump):
+        def boot(self):
+            step("Pump()", None)
+            return step("pump.boot()", _Pump.boot(self))
+
+    pumpmain.trust = _Trust
     pumpmain.FileStorage = lambda root: Sampled(_File(root))
+    pumpmain.Pump = _BootPump
+    pumpmain.PumpServer = lambda pump, pid: step("PumpServer()", _Server(pump, pid))
 PROG = ('{"drug": "blinatumomab", "indication": "mrd", "cycle": 1, "day": 1, "restart_after_adverse_event": false,'
         ' "patient": {"age_days": 9000, "weight_kg": 70, "bsa_m2": 1.8}, "dose": {"value": 28, "unit": "mcg/day"},'
         ' "bag": {"blinatumomab_mcg": 31.5, "volume_ml": 270, "preservative": false},'
