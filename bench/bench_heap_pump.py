@@ -21,7 +21,9 @@ docs/board.md "Heap" has the figures and how they were taken:
   (gc.collect(); gc.mem_alloc() at every storage call and line step) of
   boot, install, check and the fuzz.
 - `--smallest`: the smallest heap, in 8 KiB steps, in which the whole
-  scenario passes (bisection between 16 KiB and 1 MiB).
+  scenario passes (bisection between 16 KiB and 1 MiB), and the smallest
+  from which the next 8 steps all pass too (at the margin the heap's layout
+  decides: a step more can fail).
 """
 import argparse
 import ast
@@ -136,8 +138,18 @@ def smallest(args, frames):
             hi = mid
         else:
             lo = mid
-    print("smallest heap passing (8 KiB steps, %d fuzzed frames, %s%s): %d KiB"
-          % (frames, args.micropython or "pip wheel", ", frozen" if args.frozen else "", hi * 8))
+    # At the margin the heap's layout decides, so a heap a step larger can fail
+    # where a smaller one passed: the 8 steps above the bisection's answer
+    # are run too, and the figure is the smallest above which all of them pass.
+    found, steady = hi, hi
+    for step in range(hi + 1, hi + 9):
+        ok, proc, _ = run("%dK" % (step * 8), frames, args)
+        print("  %4d KiB: %s" % (step * 8, "passes" if ok else "fails"))
+        if not ok:
+            steady = step + 1
+    print("smallest heap passing (8 KiB steps, %d fuzzed frames, %s%s): %d KiB, and every step from %d KiB to %d KiB"
+          % (frames, args.micropython or "pip wheel", ", frozen" if args.frozen else "", found * 8, steady * 8,
+             (hi + 8) * 8))
     return 0
 
 
