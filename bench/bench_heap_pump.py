@@ -99,7 +99,8 @@ def breakdown(args, frames):
         print("breakdown FAILED:\n%s%s" % (proc.stdout, proc.stderr))
         return 1
     total = 0
-    print("live heap each module adds at import (%s, %s)" % (args.micropython or "pip wheel", "frozen" if args.frozen else ".mpy from mpy-cross"))
+    print("live heap each module adds at import (%s, %s)"
+          % (args.micropython or "pip wheel", "frozen" if args.frozen else ".mpy from mpy-cross"))
     for line in proc.stdout.splitlines():
         w = line.split()
         if w and w[0] == "MODULE":
@@ -116,7 +117,8 @@ def breakdown(args, frames):
         if w and w[0] == "STEP":
             print("%8d  %s (+%d)" % (int(w[2]) - total - start, w[1], int(w[2]) - prev))
             prev = int(w[2])
-    print("live-heap peak per phase (modules and harness included), %d-byte library, %d fuzzed frames:" % (size, frames))
+    print("live-heap peak per phase (modules and harness included), %d-byte library, %d fuzzed frames:"
+          % (size, frames))
     for line in proc.stdout.splitlines():
         w = line.split()
         if w and w[0] == "PEAK":

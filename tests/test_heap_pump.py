@@ -165,3 +165,23 @@ def test_a_full_trust_store_keeps_little_heap_for_its_keys():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # Assert: 16 keys keep well under 1 KiB each (measured 246 bytes each, 2026-12-02)
     assert int(proc.stdout) < 16 * 512, proc.stdout
+
+
+def test_the_breakdown_names_every_module_the_pump_loads_and_each_phase(tmp_path):
+    # bench/bench_heap_pump.py --breakdown (docs/board.md "Heap: figures"), briefly:
+    # every module of the pump's import closure measured, the boot steps and the four phases
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from bench_heap_pump import pump_modules
+    mods = pump_modules()
+    assert "firmware.release.ed25519_table" in mods and mods[-1] == "firmware.pumpmain"
+    assert mods.index("firmware.release.ed25519") > mods.index("firmware.release.ed25519_curve")
+    proc, _ = run_heap_pump(tmp_path, 50, heapsize="8M", mode="breakdown", extra=mods)
+    assert proc.returncode == 0 and "OK heap_pump" in proc.stdout, proc.stdout + proc.stderr
+    lines = [line.split() for line in proc.stdout.splitlines()]
+    assert [w[1] for w in lines if w[0] == "MODULE"] == mods
+    assert all(int(w[2]) > 0 for w in lines if w[0] == "MODULE")
+    assert [w[1] for w in lines if w[0] == "STEP"] == ["main", "trust.load", "Pump()", "pump.boot()", "PumpServer()"]
+    assert [w[1] for w in lines if w[0] == "PEAK"] == ["boot", "install", "check", "fuzz"]
+    f = figures(proc)
+    assert int(f["frames"]) > 50 and f["out_of_memory"] == "0", f  # the push, the check, the 50 fuzzed
