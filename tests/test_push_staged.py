@@ -54,16 +54,25 @@ def send_all(c, blob, chunk=700):
     return sha
 
 
+def staged(kit, st):
+    """A pump on storage `st` that has received all of `kit`'s library: (server, client, sha256)."""
+    srv = make_server(st, kit.trust)
+    c = client(srv)
+    return srv, c, send_all(c, kit.blob)
+
+
+def end(c, blob, sha):
+    return logrec.decode_fields(c.request(link.END, link.pack_u32(len(blob)) + sha))
+
+
 def test_end_renames_the_staged_library_onto_the_inactive_slot_and_writes_it_nowhere_else(kits):
     kit = kits[3]
     st = FaultStorage(Medium())
-    srv = make_server(st, kit.trust)
-    c = client(srv)
-    sha = send_all(c, kit.blob)
+    srv, c, sha = staged(kit, st)
     start = len(st.trace)
-    r = c.request(link.END, link.pack_u32(len(kit.blob)) + sha)
+    r = end(c, kit.blob, sha)
     end_ops = st.trace[start:]
-    assert logrec.decode_fields(r)["status"] == "installed"
+    assert r["status"] == "installed"
     # the library's bytes are not written again: one rename, then the commit record
     assert not [op for op in end_ops if op[0] in ("write", "append") and op[1] in SLOTS]
     assert ("rename", STAGE, 0) in [(k, n, 0) for k, n, _ in end_ops if k == "rename"]
@@ -92,11 +101,9 @@ class MisreadOnce(FaultStorage):
 def test_a_misread_while_the_data_arrived_makes_end_scan_the_stored_file(kits):
     kit = kits[3]
     st = MisreadOnce(Medium())
-    srv = make_server(st, kit.trust)
-    c = client(srv)
-    sha = send_all(c, kit.blob)
+    srv, c, sha = staged(kit, st)
     assert st.misread  # the scanner framed a wrong byte...
-    r = logrec.decode_fields(c.request(link.END, link.pack_u32(len(kit.blob)) + sha))
+    r = end(c, kit.blob, sha)
     # ...END re-hashed the staged file, found the announced digest, and scanned
     # what storage holds: the right library is installed and checks right
     assert (r["status"], r["version"]) == ("installed", 3)
@@ -117,11 +124,9 @@ class ShortReadOnce(MisreadOnce):
 
 def test_a_short_read_back_makes_end_scan_the_stored_file(kits):
     kit = kits[3]
-    srv = make_server(ShortReadOnce(Medium()), kit.trust)
-    c = client(srv)
-    sha = send_all(c, kit.blob)
+    srv, c, sha = staged(kit, ShortReadOnce(Medium()))
     assert srv.st.misread and srv.scan is None
-    r = logrec.decode_fields(c.request(link.END, link.pack_u32(len(kit.blob)) + sha))
+    r = end(c, kit.blob, sha)
     assert r["status"] == "installed" and srv.pump.store.library_bytes() == kit.blob
     assert verdicts(srv.pump) == reference_verdicts(kit)
 
