@@ -105,6 +105,32 @@ def push_time(trust, baud, blob, tmp, n, latency_ms=0):
         shutil.rmtree(state, ignore_errors=True)
 
 
+def cli_time(trust, baud, blob, tmp, n, latency_ms=0):
+    """Seconds of the whole `druglib push` command (a new process: start,
+    port open, BEGIN..END, exit) to a fresh simulated pump over the same cable,
+    as an outside measurement that drives the command sees it."""
+    import subprocess
+
+    state = os.path.join(tmp, "clipump%d" % n)
+    path = os.path.join(tmp, "cli%d.lib" % n)
+    with open(path, "wb") as fh:
+        fh.write(blob)
+    sim = PumpSim(state, trust, baud, log=lambda t: None, latency_ms=latency_ms)
+    sim.start()
+    try:
+        exe = os.path.join(os.path.dirname(sys.executable), "druglib")
+        t0 = time.perf_counter()
+        proc = subprocess.run([exe, "push", "--port", sim.port, "--baud", str(baud), path],
+                              capture_output=True, text=True, timeout=600)
+        dt = time.perf_counter() - t0
+        if proc.returncode != 0 or "installed version" not in proc.stdout:
+            raise RuntimeError("druglib push failed: %s %s" % (proc.stdout, proc.stderr))
+        return dt
+    finally:
+        sim.close()
+        shutil.rmtree(state, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--baud", type=int, default=115200)

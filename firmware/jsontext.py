@@ -43,10 +43,11 @@ class Number:
 # indexing bytes is O(1) and gives a small int. Positions in messages are
 # still counted in characters (_err), so every message is the one the
 # character reader gave (tests/test_json_fast_paths.py compares them).
+# Functions called per value stay small, messages built in helpers: a frame
+# over 11 words comes from the heap (py/objfun.c, VM_MAX_STATE_ON_STACK).
 _ESC = {0x22: '"', 0x5C: "\\", 0x2F: "/", 0x62: "\b", 0x66: "\f", 0x6E: "\n", 0x72: "\r", 0x74: "\t"}
 _HEX = b"0123456789abcdefABCDEF"
-_NUMCH = b"+-.eE"  # with the digits, the bytes of a number's literal (then checked by firmware/check/decimals.py)
-_WORDS = ((0x74, b"true", True), (0x66, b"false", False), (0x6E, b"null", None))
+_NUMBYTES = b"0123456789+-.eE"  # the bytes of a number's literal (then checked by firmware/check/decimals.py)
 
 
 def loads(text):
@@ -108,10 +109,17 @@ def _value(s, i, depth, n):
         return _array(s, i, depth + 1, n)
     if c == 0x2D or 0x30 <= c <= 0x39:
         return _number(s, i, n)
-    for lead, word, val in _WORDS:
-        if c == lead and s.startswith(word, i):
-            return val, i + len(word)
-    raise _err(s, "unexpected character %s" % quote(_char_at(s, i)), i)
+    if c == 0x74 and s.startswith(b"true", i):
+        return True, i + 4
+    if c == 0x66 and s.startswith(b"false", i):
+        return False, i + 5
+    if c == 0x6E and s.startswith(b"null", i):
+        return None, i + 4
+    raise _unexpected(s, i)
+
+
+def _unexpected(s, i):
+    return _err(s, "unexpected character %s" % quote(_char_at(s, i)), i)
 
 
 def _object(s, i, depth, n):
@@ -131,14 +139,28 @@ def _object(s, i, depth, n):
             i = _skip(s, i, n)
         if i >= n or s[i] != 0x3A:
             raise _err(s, "expected ':'", i)
-        val, i = _value(s, _skip(s, i + 1, n), depth, n)
-        out[key] = val
-        if i < n and s[i] != 0x2C and s[i] != 0x7D:
+        i += 1
+        if i < n and s[i] == 0x20:  # one space after ':' is the usual case
+            i += 1
+        c = s[i] if i < n else 0
+        if c == 0x22:
+            out[key], i = _string(s, i, n)
+        elif 0x30 <= c <= 0x39 or c == 0x2D:
+            out[key], i = _number(s, i, n)
+        else:
+            out[key], i = _value(s, _skip(s, i, n), depth, n)
+        c = s[i] if i < n else 0
+        if c != 0x2C and c != 0x7D:
             i = _skip(s, i, n)
-        if i < n and s[i] == 0x2C:
-            i = _skip(s, i + 1, n)
+            c = s[i] if i < n else 0
+        if c == 0x2C:
+            i += 1
+            if i < n and s[i] == 0x20:  # one space after ',' is the usual case
+                i += 1
+            if i < n and s[i] != 0x22:
+                i = _skip(s, i, n)
             continue
-        if i < n and s[i] == 0x7D:
+        if c == 0x7D:
             return out, i + 1
         raise _err(s, "expected ',' or '}'", i)
 
@@ -163,10 +185,9 @@ def _array(s, i, depth, n):
 
 
 def _string(s, i, n):
-    # Fast path: no escape, no control character and no surrogate form
-    # (0xED 0xA0..: only a lone surrogate of a CPython str) between the
-    # quotes: the text is the bytes, whole UTF-8 characters (the quotes are
-    # ASCII). min() runs in C on both engines. Anything else: the loop below.
+    # Fast path: no escape, control character or surrogate form (0xED 0xA0..:
+    # a CPython str's lone surrogate) between the quotes: the text is the
+    # bytes (the quotes are ASCII). Anything else: _string_slow.
     j = s.find(b'"', i + 1)
     if j > i + 1:
         t = s[i + 1:j]
@@ -174,6 +195,10 @@ def _string(s, i, n):
             return t.decode(), j + 1
     elif j == i + 1:
         return "", j + 1
+    return _string_slow(s, i, n)
+
+
+def _string_slow(s, i, n):
     i += 1
     parts = []
     start = i
@@ -228,8 +253,8 @@ def _hex4(s, i):
 
 
 def _number(s, i, n):
-    j = i
-    while j < n and (0x30 <= s[j] <= 0x39 or s[j] in _NUMCH):
+    j = i + 1  # s[i] is '-' or a digit
+    while j < n and s[j] in _NUMBYTES:
         j += 1
     # RFC 8259 section 6: no leading zeros, digits after '.', digits in exponent
     k = i + 1 if s[i] == 0x2D else i
@@ -276,7 +301,8 @@ def _printable_ascii(t):
         b = t.encode()
     except Exception:  # CPython: a lone surrogate cannot be encoded
         return False
-    return len(b) == len(t) and min(b) >= 0x20 and max(b) <= 0x7E
+    # as many bytes as characters: ASCII; then no DEL, no control (issue 11 item 4: no max loop)
+    return len(b) == len(t) and b"\x7f" not in b and min(b) >= 0x20
 
 
 def _qs(s):

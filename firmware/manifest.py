@@ -73,6 +73,7 @@ package("firmware", base_path="..", files=[
     "link/frames.py",
     "link/server.py",
     "link/answers.py",  # a CHECK answer in one frame, built before its log (issue 11 item 5)
+    "link/transfer.py",  # BEGIN / DATA / END into the staging file, installed by rename (issue 11 item 1)
     # shell: the pump and its entry points
     "pump.py",
     "pumpmain.py",

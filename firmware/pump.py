@@ -43,12 +43,25 @@ class Pump:
     def _indexer(self, name):
         """A library index fed while slot `name` is hashed; it reads the drug a
         check needs from that slot (issue 11 item 4: no decoded copy in RAM)."""
+        return Indexer(self._body_read(name))
+
+    def _body_read(self, name):
         st = self.store.st
 
         def read(at, n):
             return st.read(name, HEADER_LEN + at, n)
 
-        return Indexer(read)
+        return read
+
+    def receiver(self, name):
+        """A container.Scanner for a push being stored in file `name`, feeding
+        a library index (issue 11 item 1): the link feeds it each DATA frame
+        as stored, and install_staged() then neither reads nor copies the
+        library again."""
+        sink = self._indexer(name)
+        s = container.Scanner(sink.feed)
+        s.index = sink
+        return s
 
     def _load_active(self):
         """Index the active library; a library that no longer decodes is no library.
@@ -88,16 +101,27 @@ class Pump:
         firmware (the index built while the slot was hashed: one read, issue
         11 item 4). A signed library this firmware cannot use (built for
         another format, or broken) is refused and the old library stays active."""
+        return self._install(lambda verify: self.store.install(source, verify))
+
+    def install_staged(self, name, scanner=None):
+        """Install the library a push stored in file `name` (renamed onto the
+        inactive slot; `scanner`: Pump.receiver's, fed as it was stored, or
+        None to scan it now). Same verification and outcome as install()."""
+        return self._install(lambda verify: self.store.install_staged(name, verify, scanner))
+
+    def _install(self, run):
         trust = self.trust
-        store = self.store
 
         def verify(c, installed):
             result = release.verify_release(c, trust, installed)
+            # the index reads drugs from where the library now lies (a pushed
+            # library was indexed as it arrived, in the staging file)
+            c.index.read = self._body_read(c.stored_as)
             c.index.finish(c.header.library_version)  # LibraryFormatError (LIB_MALFORMED) if unusable
             return result
 
         try:
-            return store.install(source, verify)
+            return run(verify)
         finally:
             # Whatever happened (even a fault AFTER the commit, such as the
             # install record not fitting on a full flash), the library the

@@ -44,14 +44,16 @@ def link_codes():
     import re
 
     from firmware.link import server as pumpserve
+    from firmware.link import transfer
 
     out = [(pumpserve.LinkRequestError.code, pumpserve.LinkRequestError.__doc__.strip()),
            (pumpserve.TransferError.code, pumpserve.TransferError.__doc__.strip())]
-    with open(pumpserve.__file__) as fh:
-        for line in fh:
-            m = re.match(r'^([A-Z_]+) = "([A-Z_]+)"\s*#\s*(.*)$', line)
-            if m and (m.group(2).startswith("XFER_") or m.group(2).startswith("LINK_")):
-                out.append((m.group(2), m.group(3).strip()))
+    for module in (transfer, pumpserve):  # the push's codes, then the link's own
+        with open(module.__file__) as fh:
+            for line in fh:
+                m = re.match(r'^([A-Z_]+) = "([A-Z_]+)"\s*#\s*(.*)$', line)
+                if m and (m.group(2).startswith("XFER_") or m.group(2).startswith("LINK_")):
+                    out.append((m.group(2), m.group(3).strip()))
     return out
 
 

@@ -34,7 +34,11 @@ class Relay:
     """A cable we can pull: the gateway opens socket://127.0.0.1:P (pyserial),
     the relay moves the bytes to and from the pumpsim pty. pull() drops the
     connection and refuses new ones (the gateway's reads fail, as with a
-    USB-serial adapter unplugged); plug() lets it reconnect."""
+    USB-serial adapter unplugged) and loses the bytes still in the cable
+    (host -> pump is delivered at SLOW_BAUD from the relay's own queue, as
+    an adapter's FIFO drains: the host may have written a whole small push,
+    END included, before the pump has read its first frame); plug() lets it
+    reconnect."""
 
     def __init__(self, pty):
         import serial
@@ -50,7 +54,8 @@ class Relay:
         self.cut = False
         self.running = True
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=f, daemon=True) for f in (self._accept, self._to_host)]
+        self.queue = bytearray()  # host -> pump bytes not yet through the cable
+        self.threads = [threading.Thread(target=f, daemon=True) for f in (self._accept, self._to_host, self._drain)]
         for t in self.threads:
             t.start()
 
@@ -77,8 +82,19 @@ class Relay:
                 return
             if not data:
                 return
-            if not self.cut:
+            with self.lock:
+                if not self.cut:
+                    self.queue += data
+
+    def _drain(self):
+        step = 16  # bytes per tick, at SLOW_BAUD (10 bits per byte)
+        while self.running:
+            with self.lock:
+                data = bytes(self.queue[:step])
+                del self.queue[:step]
+            if data:
                 self.ser.write(data)
+            time.sleep(step * 10.0 / SLOW_BAUD)
 
     def _to_host(self):
         while self.running:
@@ -94,6 +110,7 @@ class Relay:
     def pull(self):
         self.cut = True
         with self.lock:
+            self.queue.clear()  # what was still in the cable is lost
             if self.conn is not None:
                 try:
                     self.conn.shutdown(socket.SHUT_RDWR)

@@ -321,8 +321,8 @@ def test_transfer_attacks_leave_the_library_and_the_log_unchanged(kits):
     assert code(link.DATA, link.pack_u32(0) + b"x") == "XFER_NONE"
     go(link.BEGIN, link.pack_u32(len(other)) + hashlib.sha256(other).digest() + b"\x00")
     go(link.DATA, link.pack_u32(0) + other[:100])
-    # the installed library itself: "same" at BEGIN, the transfer of `other` is untouched (issue 10 item 1)
-    assert go(link.BEGIN, link.pack_u32(len(blob)) + sha + b"\x00")[1] == {"have": 0, "status": "same", "version": 3}
+    # the installed library itself: "same" at BEGIN, the transfer of `other` is untouched (issue 10 item 1) and BEGIN names the pump (issue 11 item 1)
+    assert go(link.BEGIN, link.pack_u32(len(blob)) + sha + b"\x00")[1] == {"have": 0, "status": "same", "version": 3, "pump_id": "test-pump"}
     assert srv.xfer == (len(other), hashlib.sha256(other).digest()) and srv.have == 100
     # BEGIN_RESTART: the host asks for the transfer anyway; another library: starts over
     go(link.BEGIN, link.pack_u32(len(blob)) + sha + b"\x01")

@@ -144,6 +144,95 @@ def test_a_windowed_push_recovers_lost_frames_by_offset(kit, lose):
         assert c.stats["retransmissions"] > 0
 
 
+class TracingPort(BatchPort):
+    """BatchPort that records the order of events: ("w", type) per frame
+    written, ("r", type) per answer the host is handed; `mute_answers`
+    drops the answers to the requests written at those indices."""
+
+    def __init__(self, server, lose=(), mute_answers=()):
+        super().__init__(server, lose=lose)
+        self.events = []
+        self.mute_answers = set(mute_answers)
+        self.answers = link.Decoder()
+
+    def write(self, data):
+        for f in link.Decoder().feed(data):
+            if isinstance(f, link.Frame):
+                self.events.append(("w", f.ftype))
+        k = self.frames
+        n = super().write(data)
+        if k in self.mute_answers and k not in self.lose:
+            self.pending = self.pending[:len(self.pending) - len(data)]
+            self.server.feed(bytes(data))  # handled, but its answer is lost on the way back
+        return n
+
+    def read(self, n):
+        out = super().read(n)
+        for f in self.answers.feed(out):
+            if isinstance(f, link.Frame):
+                self.events.append(("r", f.ftype))
+        return out
+
+
+def data_frames(blob, chunk):
+    return -(-len(blob) // chunk)
+
+
+def test_end_goes_right_behind_the_last_data_frame(kit):
+    """One round trip less per push (issue 11 item 1): END is written before
+    the answer to the last DATA frame is read; it installs once."""
+    srv = make_server(FaultStorage(), kit.trust)
+    port = TracingPort(srv)
+    c = PumpLink(port=port, timeout=0.05, end_extra=0.05, seed=1)
+    assert c.push(kit.blob, chunk=128)["status"] == "installed"
+    writes = [e for e in port.events if e[0] == "w"]
+    assert writes[-1] == ("w", link.END) and writes.count(("w", link.END)) == 1
+    end_at = port.events.index(("w", link.END))
+    answers_after = [e for e in port.events[end_at:] if e == ("r", link.DATA | link.OK)]
+    assert answers_after, "END waited for every DATA answer"
+    assert log_kinds(srv).count("install") == 1 and srv.pump.store.library_bytes() == kit.blob
+
+
+@pytest.mark.parametrize("what", ["last DATA lost", "END lost", "END's answer lost",
+                                  "last DATA and END lost"])
+def test_a_loss_around_the_pipelined_end_still_installs_once(kit, what):
+    srv = make_server(FaultStorage(), kit.trust)
+    n = data_frames(kit.blob, 128)  # frames written: 0 BEGIN, 1..n DATA, n+1 END
+    lose, mute = {"last DATA lost": ((n,), ()), "END lost": ((n + 1,), ()),
+                  "END's answer lost": ((), (n + 1,)), "last DATA and END lost": ((n, n + 1), ())}[what]
+    port = TracingPort(srv, lose=lose, mute_answers=mute)
+    c = PumpLink(port=port, timeout=0.05, end_extra=0.05, seed=1)
+    r = c.push(kit.blob, chunk=128)
+    assert r["status"] == "installed" and srv.pump.store.library_bytes() == kit.blob
+    assert log_kinds(srv).count("install") == 1  # never installed twice, never "same" by a second END
+    assert c.stats["retransmissions"] > 0
+
+
+class IncompletePort(FakePort):
+    """A pump that answers END with XFER_INCOMPLETE at the same `have`, forever."""
+
+    def write(self, data):
+        for f in link.Decoder().feed(data):
+            if isinstance(f, link.Frame):
+                if f.ftype == link.END:
+                    body = {"code": "XFER_INCOMPLETE", "message": "received 100 of 800 bytes", "have": 100}
+                    self.inbox += link.encode(link.ERR, f.seq, logrec.encode_fields(body))
+                    continue
+                if f.ftype == link.BEGIN:
+                    body = {"have": 0, "prefix_sha256": hashlib.sha256(b"").digest(), "window": 4096}
+                else:  # DATA: it never gets past byte 100
+                    body = {"have": 100}
+                self.inbox += link.encode(f.ftype | link.OK, f.seq, logrec.encode_fields(body))
+        return len(data)
+
+
+def test_an_end_that_never_completes_is_one_clear_error(kit):
+    c = PumpLink(port=IncompletePort(None), timeout=0.02, end_extra=0.02, seed=1)
+    with pytest.raises(LinkError, match="progress"):
+        c.push(kit.blob, chunk=128)
+    assert c.stats["requests"] < 2000  # bounded
+
+
 class StuckPort(FakePort):
     """A pump that answers every DATA with the same `have` (a stuck pump)."""
 

@@ -5,8 +5,11 @@ the released library with the windowed push, INFO shows it, the log
 verifies; end of input stops the pump cleanly."""
 import os
 import select
+import shutil
 import subprocess
 import time
+
+import pytest
 
 from firmware.link import frames as link
 from host_tools.link.client import PumpLink
@@ -55,8 +58,25 @@ class PipePort:
         pass
 
 
-def test_pumpsim_stdio_runs_the_firmware_on_its_own_pipes(tmp_path):
-    proc = subprocess.Popen(DRUGLIB + ["pumpsim", "--stdio", "--state", str(tmp_path / "pump"), "--trust", TRUST],
+def deep(tmp_path, name):
+    """A path of more than 255 bytes: the MicroPython unix port dies on such a
+    command-line argument, so pumpsim passes it through a short symlink."""
+    d = tmp_path
+    while len(str(d)) < 300:
+        d = d / ("folder-with-a-long-name-%d" % len(str(d)))
+    d.mkdir(parents=True, exist_ok=True)
+    return d / name
+
+
+@pytest.mark.parametrize("where", ["short paths", "paths over 255 bytes"])
+def test_pumpsim_stdio_runs_the_firmware_on_its_own_pipes(tmp_path, where):
+    state, trust = str(tmp_path / "pump"), TRUST
+    if where == "paths over 255 bytes":
+        state = str(deep(tmp_path, "pump"))
+        trust = str(deep(tmp_path, "trust.json"))
+        shutil.copy(TRUST, trust)
+        assert len(state) > 255 and len(trust) > 255
+    proc = subprocess.Popen(DRUGLIB + ["pumpsim", "--stdio", "--state", state, "--trust", trust],
                             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             bufsize=0)
     try:
@@ -86,6 +106,15 @@ def test_pumpsim_stdio_runs_the_firmware_on_its_own_pipes(tmp_path):
     assert status == 0, err
     assert b"Traceback" not in err
     assert link.MAX_PAYLOAD >= 2048
+    assert os.path.isfile(os.path.join(state, "commit.rec"))  # the pump's storage is where it was asked to be
+
+
+def test_a_pump_id_too_long_is_refused_clearly(tmp_path):
+    for bad, words in (("p" * 65, "1 to 64 bytes"), ("p" * 300, "1 to 64 bytes")):
+        p = subprocess.run(DRUGLIB + ["pumpsim", "--stdio", "--id", bad, "--state", str(tmp_path / "p"),
+                                      "--trust", TRUST], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2 and words in p.stderr, p.stderr
+        assert "Traceback" not in p.stderr and not (tmp_path / "p").exists()
 
 
 def test_stdio_refuses_line_options(tmp_path):

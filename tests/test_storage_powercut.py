@@ -49,6 +49,25 @@ def test_every_power_cut_with_a_6_kib_library():
     assert res.violations == []
 
 
+def test_every_power_cut_during_the_end_of_a_push_leaves_old_or_new_library():
+    # issue 11 item 1: END renames the staging file onto the inactive slot
+    # instead of copying it; every cut of that install and of the repairing
+    # boot still leaves v4 or v5 byte for byte
+    old, new = libsample.make_library(OLD_V, 6 * 1024), libsample.make_library(NEW_V, 6 * 1024)
+    res = powercut.run(old, new, OLD_V, NEW_V, staged=True)
+    print("\npower-cut points tried (push END, 6 KiB): %d during install, %d during boot repair"
+          % (res.first, res.second))
+    assert res.first >= 8
+    assert res.second > 4 * res.first
+    assert res.violations == []
+
+
+def test_the_staged_enumeration_catches_an_in_place_overwrite():
+    old, new = libsample.make_library(OLD_V), libsample.make_library(NEW_V)
+    bad = powercut.run(old, new, OLD_V, NEW_V, InPlacePumpStore, second=False, stop_at=1, staged=True)
+    assert bad.violations, "renaming the push onto the ACTIVE slot must be caught"
+
+
 def test_power_cuts_with_a_large_library_and_small_chunks():
     # 32 KiB body: 64 chunk writes, each with three torn variants.
     old, new = libsample.make_library(OLD_V, 32 * 1024), libsample.make_library(NEW_V, 32 * 1024)

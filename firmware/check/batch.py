@@ -69,7 +69,8 @@ def result_json(result):
     the very text jsontext.dumps gives for the same ordered object
     (tests/test_checker_properties.py checks them equal)."""
     q = jsontext.quote_json
-    parts = ['{"verdict": ', q(result.verdict), ', "findings": [']
+    v = result.verdict
+    parts = ['{"verdict": ', '"' + v + '"' if v in _VERDICTS else q(v), ', "findings": [']
     sep = ""
     for c, s, m in result.findings:
         parts.append(sep)
@@ -87,7 +88,8 @@ def result_json(result):
             parts.append(s)
             parts.append('", "message": "')
             parts.append(fixed[1])
-            parts.append(q(m[len(fixed[1]):])[1:])
+            # no detail: Findings.add kept the code's own text (the same object)
+            parts.append('"' if m is fixed[1] else q(m[len(fixed[1]):])[1:])
             parts.append("}")
             continue
         parts.append('{"code": ')
@@ -101,6 +103,7 @@ def result_json(result):
     return "".join(parts)
 
 
+_VERDICTS = ("accept", "confirm", "reject")  # need no escaping
 _PLAIN = {}  # code -> its strings need no escaping (keys: codes.CODES only)
 
 

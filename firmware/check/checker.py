@@ -16,7 +16,7 @@ from firmware.jsontext import quote
 from firmware.library.index import drug_named
 from firmware.check.patient import check_patient
 from firmware.check.regimen import advisories, check_regimen
-from firmware.check.request import Reader
+from firmware.check.request import Reader, dotted
 from firmware.check.verdict import Findings, Result, _verdict, decide  # noqa: F401 (re-exported)
 
 
@@ -77,27 +77,27 @@ class Programming:
         self.cycle = r.integer("cycle")
         self.day = r.integer("day")
         self.restart = r.boolean("restart_after_adverse_event")
-        self.age_days = r.integer("patient.age_days")
-        self.weight_kg = r.decimal("patient.weight_kg")
-        self.bsa_m2 = r.decimal("patient.bsa_m2", required=False)
-        self.height_cm = r.decimal("patient.height_cm", required=False)
-        self.dose_value = r.decimal("dose.value")
-        self.dose_unit = r.string("dose.unit")
-        self.bag_mcg = r.decimal("bag.blinatumomab_mcg")
-        self.bag_ml = r.decimal("bag.volume_ml")
-        self.preservative = r.boolean("bag.preservative")
-        self.rate_ml_h = r.decimal("infusion.rate_ml_h")
-        self.duration_h = r.integer("infusion.duration_h")
-        self.vtbi_ml = r.decimal("infusion.vtbi_ml")
-        self.filter = r.boolean("line.inline_filter")
-        self.dehp_free = r.boolean("line.dehp_free")
+        self.age_days = r.integer(("patient", "age_days"))
+        self.weight_kg = r.decimal(("patient", "weight_kg"))
+        self.bsa_m2 = r.decimal(("patient", "bsa_m2"), required=False)
+        self.height_cm = r.decimal(("patient", "height_cm"), required=False)
+        self.dose_value = r.decimal(("dose", "value"))
+        self.dose_unit = r.string(("dose", "unit"))
+        self.bag_mcg = r.decimal(("bag", "blinatumomab_mcg"))
+        self.bag_ml = r.decimal(("bag", "volume_ml"))
+        self.preservative = r.boolean(("bag", "preservative"))
+        self.rate_ml_h = r.decimal(("infusion", "rate_ml_h"))
+        self.duration_h = r.integer(("infusion", "duration_h"))
+        self.vtbi_ml = r.decimal(("infusion", "vtbi_ml"))
+        self.filter = r.boolean(("line", "inline_filter"))
+        self.dehp_free = r.boolean(("line", "dehp_free"))
         # Optional extension fields (docs/check-contract.md): a programmed flush,
         # bolus or KVO rate must be absent or zero ("Do NOT flush the infusion line").
         self.extra_volumes = []
-        for path in ("line.flush_ml", "infusion.bolus_ml", "infusion.kvo_ml_h"):
+        for path in (("line", "flush_ml"), ("infusion", "bolus_ml"), ("infusion", "kvo_ml_h")):
             q = r.decimal(path, required=False)
             if q is not None:
-                self.extra_volumes.append((path, q))
+                self.extra_volumes.append((dotted(path), q))
         self.admin = None       # the administration option matching duration_h
         self.bsa_band = None    # True: dosed by BSA (weight < band); None: unknown
         self.bsa_invalid = False  # a BSA was entered but is implausible

@@ -14,13 +14,13 @@ REASON_MAX = 120
 
 class Findings:
     def __init__(self):
-        self.items = []  # [code, severity, message]
+        self.items = []  # (code, severity, message)
 
     def add(self, code, detail=""):
         sev, msg = codes.CODES[code]  # codes.severity and codes.text in one lookup
         if detail:
             msg = msg + " (" + detail + ")"
-        self.items.append([code, sev, msg])
+        self.items.append((code, sev, msg))  # the tuple the result holds (no copy in decide)
 
     def has(self, code):
         for it in self.items:
@@ -89,7 +89,7 @@ def decide(f, overrides, reason=None):
             f.add("OVERRIDE_REASON_REQUIRED", problem)
             pending = True
     verdict = "reject" if hard else ("confirm" if pending else "accept")
-    return Result(verdict, [tuple(it) for it in f.items])
+    return Result(verdict, list(f.items))
 
 
 def _verdict(f, overrides, reason=None):

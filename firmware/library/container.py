@@ -122,35 +122,112 @@ def scan(read, chunk=512, body_sink=None):
     a Container whose body is None. Used by install, where the library may be
     larger than the heap should hold. `body_sink(part)`, if given, sees every
     body chunk as it streams (the library index, issue 11 item 4: the body is
-    read once).
+    read once). The Scanner below does the framing: one code path whether
+    the bytes are pulled here or pushed as a transfer arrives.
     """
-    raw = read(HEADER_LEN)
-    header = parse_header(raw)
-    body_hash = hashlib.sha256()
-    signed_hash = hashlib.sha256(raw)
-    left = header.body_len
-    while left:
-        part = read(min(chunk, left))
+    s = Scanner(body_sink)
+    while s.error is None:
+        part = read(chunk)
         if not part:
+            break
+        s.feed(part)
+    return s.finish()
+
+
+TAIL_MAX = 1 + MAX_SIGS * SIG_ENTRY_LEN  # the longest signature block
+
+
+class Scanner:
+    """container.scan fed instead of reading (issue 11 item 1): the pump frames
+    and hashes a pushed library as each DATA frame is stored, so END need
+    not read it again. feed(part) never raises; finish() -> Container (body
+    None), or the first fault, worded and ordered as scan always has: the
+    header, then the body's length, the signature block, trailing bytes,
+    and last the body digest. Also the whole file's length `n` and, after
+    finish(), its SHA-256 `file_sha256` (the slot's commit record)."""
+
+    def __init__(self, body_sink=None):
+        self.sink = body_sink
+        self.head = b""
+        self.header = None
+        self.left = 0  # body bytes still to come
+        self.tail = b""  # the signature block (at most TAIL_MAX bytes kept)
+        self.extra = False  # more bytes than the longest signature block
+        self.error = None
+        self.n = 0
+        self.file_hash = hashlib.sha256()
+        self.body_hash = None
+        self.signed_hash = None
+        self.file_sha256 = None
+        self.done = None
+        self.index = None  # whatever the body sink belongs to (the pump's library index)
+
+    def feed(self, part):
+        if self.file_sha256 is not None or not part:
+            return
+        self.n += len(part)
+        self.file_hash.update(part)  # the whole file, even past a fault (the transfer's digest)
+        if self.error is not None:
+            return
+        try:
+            self._feed(part)
+        except LibraryFormatError as e:
+            self.error = e
+
+    def _feed(self, part):
+        if self.header is None:
+            need = HEADER_LEN - len(self.head)
+            self.head += bytes(part[:need])
+            if len(self.head) < HEADER_LEN:
+                return
+            part = part[need:]
+            self.header = parse_header(self.head)
+            self.left = self.header.body_len
+            self.body_hash = hashlib.sha256()
+            self.signed_hash = hashlib.sha256(self.head)
+        if self.left:
+            body = part[:self.left]
+            self.body_hash.update(body)
+            self.signed_hash.update(body)
+            if self.sink is not None:
+                self.sink(body)
+            self.left -= len(body)
+            part = part[len(body):]
+        if len(part):
+            room = TAIL_MAX - len(self.tail)
+            if len(part) > room:
+                self.extra = True
+            self.tail += bytes(part[:room])
+
+    def finish(self):
+        if self.done is not None:
+            return self.done
+        if self.file_sha256 is None:
+            self.file_sha256 = self.file_hash.digest()
+        if self.error is not None:
+            raise self.error
+        try:
+            self.done = self._finish()
+        except (LibraryFormatError, DigestError) as e:
+            self.error = e  # a second finish() raises it again (a hash is final once read)
+            raise
+        return self.done
+
+    def _finish(self):
+        if self.header is None:
+            parse_header(self.head)  # raises: shorter than its header
+        if self.left:
             raise LibraryFormatError("library truncated inside its body")
-        body_hash.update(part)
-        signed_hash.update(part)
-        if body_sink is not None:
-            body_sink(part)
-        left -= len(part)
-    count = read(1)
-    if not count:
-        raise LibraryFormatError("signature block missing")
-    rest = b""
-    need = count[0] * SIG_ENTRY_LEN if count[0] <= MAX_SIGS else 0
-    if need:
-        rest = read(need)
-    if read(1):
-        raise LibraryFormatError("bytes after the signature block")
-    sigs = parse_sigblock(count + rest)
-    if body_hash.digest() != header.body_sha256:
-        raise DigestError("library body does not match its SHA-256 digest")
-    return Container(header, None, sigs, signed_hash.digest())
+        tail = self.tail
+        if not tail:
+            raise LibraryFormatError("signature block missing")
+        need = 1 + (tail[0] * SIG_ENTRY_LEN if tail[0] <= MAX_SIGS else 0)
+        if self.extra or len(tail) > need:
+            raise LibraryFormatError("bytes after the signature block")
+        sigs = parse_sigblock(tail)
+        if self.body_hash.digest() != self.header.body_sha256:
+            raise DigestError("library body does not match its SHA-256 digest")
+        return Container(self.header, None, sigs, self.signed_hash.digest())
 
 
 def build_header(library_version, body):

@@ -2,13 +2,9 @@
 # bytes in (feed), bytes out (returned), over a Pump and its storage; no
 # serial port, no clock (the shell calls idle() after an inter-byte timeout).
 #
-# A library push is received into a staging file on the pump's own storage
-# (STAGE, described by STAGE_META), then installed from there by
-# Pump.install, which streams it into the inactive slot and commits
-# atomically (docs/storage.md). So the link never holds more than one frame
-# in RAM, a power cut or a broken link during the transfer leaves the active
-# library untouched, and a transfer resumes where it stopped, even after the
-# pump restarted.
+# A library push (BEGIN / DATA / END) is received by the Transfer half of
+# this server, firmware/link/transfer.py: into a staging file, installed
+# from there with one atomic commit (docs/storage.md).
 import hashlib
 
 from firmware.link import frames as link
@@ -17,23 +13,11 @@ from firmware.link.answers import Built as _Built, result_payload as _result_pay
 from firmware.jsontext import decode_utf8
 from firmware.errors import PumpError
 from firmware.store.eventlog import LOG as LOG_FILE
-from firmware.store.storage import CHUNK, reader
+from firmware.link.transfer import Transfer
+from firmware.link.transfer import MAX_LIBRARY, RX_WINDOW, STAGE, STAGE_META, TransferError  # noqa: F401 (re-exported)
 
-STAGE = "push.part"
-STAGE_META = "push.meta"
-META_MAGIC = b"PSHM"
-META_LEN = 4 + 4 + 32 + 4
-MAX_LIBRARY = 1048576  # largest library a push may announce
 LOG_DATA_MAX = 768  # log bytes per LOG response (fields are limited to logrec.MAX_PAYLOAD)
 NAK_CREDIT_MAX = 2 * link.MAX_ENCODED  # received bytes a burst of NAKs may draw on
-# Receive window a push may keep in flight (issue 11 item 1, docs/protocol.md
-# "Windowed DATA"): bytes of DATA frames the host may send before it has the
-# answer to the first. The pump's serial input buffer must hold this much
-# (pumpmain's stdin pipe: 64 KiB; a board's UART ring: docs/board.md), so the
-# pump never drops a frame because it was busy writing the previous one.
-# 4 frames of 2044 library bytes cover the round trip of a USB-serial cable
-# (2 x 16 ms latency = ~370 bytes at 115200 baud) many times over.
-RX_WINDOW = 4 * (link.MAX_PAYLOAD - 4)
 
 
 # --- link-level errors (stable codes, docs/protocol.md "Error codes") ---
@@ -47,23 +31,6 @@ class LinkTooLargeError(PumpError):
     code = "LINK_TOO_LARGE"
 
 
-class TransferError(PumpError):
-    """A library transfer is out of step (no transfer, gap, range, digest)."""
-    code = "XFER_ERROR"
-
-    def __init__(self, code, message, have=None):
-        super().__init__(message)
-        self.code = code
-        self.have = have
-
-
-XFER_NONE = "XFER_NONE"              # DATA/END without a transfer in progress
-XFER_MISMATCH = "XFER_MISMATCH"      # END (or a repeated DATA) for another library than the one announced
-XFER_GAP = "XFER_GAP"                # DATA offset is not where the pump is (field `have` says where)
-XFER_RANGE = "XFER_RANGE"            # DATA past the announced length
-XFER_INCOMPLETE = "XFER_INCOMPLETE"  # END before all bytes arrived
-XFER_DIGEST = "XFER_DIGEST"          # received bytes do not hash to the announced SHA-256 (discarded)
-XFER_TOO_LARGE = "XFER_TOO_LARGE"    # BEGIN announces 0 bytes or more than MAX_LIBRARY
 LINK_TOO_LARGE = "LINK_TOO_LARGE"    # a response would not fit in one frame
 
 # requests that change state: a retransmission (same seq, same bytes) gets the
@@ -71,20 +38,7 @@ LINK_TOO_LARGE = "LINK_TOO_LARGE"    # a response would not fit in one frame
 _MUTATING = (link.BEGIN, link.DATA, link.END, link.ABORT, link.CHECK, link.THERAPY)
 
 
-def _meta_encode(total, sha):
-    body = META_MAGIC + link.pack_u32(total) + sha
-    return body + link.pack_u32(link.crc32(body))
-
-
-def _meta_decode(b):
-    if len(b) != META_LEN or b[:4] != META_MAGIC:
-        return None
-    if link.crc32(b[:META_LEN - 4]) != link.u32(b, META_LEN - 4):
-        return None
-    return link.u32(b, 4), bytes(b[8:40])
-
-
-class PumpServer:
+class PumpServer(Transfer):
     def __init__(self, pump, pump_id=""):
         self.pump = pump
         self.st = pump.store.st
@@ -93,11 +47,9 @@ class PumpServer:
         self.last = None  # ((seq, type, whole payload), encoded response)
         self.naks = 0
         self.nak_credit = 0
-        self.xfer = None  # (total, sha256) of the transfer in progress
-        self.have = 0
         self.oom = logrec.encode_fields({"code": PumpError.code, "message": "out of memory"})
         self.seq = 0
-        self._load_transfer()
+        self._init_transfer()  # BEGIN / DATA / END: firmware/link/transfer.py
 
     # --- bytes in, bytes out ---
     def feed(self, data):
@@ -269,115 +221,6 @@ class PumpServer:
                 "log_seq": log.seq, "log_size": log.size or 0,
                 "max_payload": link.MAX_PAYLOAD,
                 "transfer_have": self.have if self.xfer is not None else 0}
-
-    # --- PUSH: BEGIN / DATA / END into the staging file, then install ---
-    def _load_transfer(self):
-        self.xfer = None
-        self.have = 0
-        try:
-            if self.st.exists(STAGE_META):
-                self.xfer = _meta_decode(self.st.read(STAGE_META, 0, META_LEN + 1))
-            if self.xfer is not None:
-                self.have = self.st.size(STAGE) if self.st.exists(STAGE) else 0
-                if self.have > self.xfer[0]:
-                    self._clear()
-        except PumpError:
-            self.xfer = None
-            self.have = 0
-
-    def _clear(self):
-        self.st.remove(STAGE)
-        self.st.remove(STAGE_META)
-        self.st.sync()
-        self.xfer = None
-        self.have = 0
-
-    def _stage_sha(self, n):
-        h = hashlib.sha256()
-        read = reader(self.st, STAGE, CHUNK)
-        left = n
-        while left:
-            b = read(min(CHUNK, left))
-            if not b:
-                break
-            h.update(b)
-            left -= len(b)
-        return h.digest()
-
-    def begin(self, total, sha, flags):
-        if total == 0 or total > MAX_LIBRARY:
-            raise TransferError(XFER_TOO_LARGE, "a library of %d bytes cannot be pushed (1 to %d)"
-                                % (total, MAX_LIBRARY))
-        # issue 10 item 1: the library the pump runs is recognised before any DATA;
-        # nothing staged, written or logged (docs/protocol.md, "BEGIN")
-        same = None if flags & link.BEGIN_RESTART else self.pump.runs(total, sha)
-        if same is not None:
-            return {"have": 0, "status": "same", "version": same}
-        if flags & link.BEGIN_RESTART or self.xfer != (total, sha):
-            # a new transfer: forget the old one first, then announce the new
-            self._clear()
-            self.st.write(STAGE_META, _meta_encode(total, sha))
-            self.st.write(STAGE, b"")
-            self.st.sync()
-            self.xfer = (total, sha)
-            self.have = 0
-        return {"have": self.have, "prefix_sha256": self._stage_sha(self.have), "window": RX_WINDOW}
-
-    def _need_xfer(self):
-        if self.xfer is None:
-            raise TransferError(XFER_NONE, "no library transfer in progress (send BEGIN)")
-
-    def data(self, offset, chunk):
-        self._need_xfer()
-        total = self.xfer[0]
-        end = offset + len(chunk)
-        if end > total:
-            raise TransferError(XFER_RANGE, "bytes %d..%d are past the announced length %d"
-                                % (offset, end, total), self.have)
-        if offset == self.have:
-            try:
-                self.st.append(STAGE, chunk)
-            except PumpError:
-                # A failed append may have written a prefix of the chunk (the
-                # storage contract). Those bytes are the right ones at the right
-                # offsets: take `have` from the file, so the host goes on from
-                # there (BEGIN, XFER_GAP) instead of every later chunk landing
-                # out of place and the transfer ending in XFER_DIGEST.
-                self._resync_have()
-                raise
-            self.have = end
-        elif end <= self.have:  # a repeat of bytes already received: must be the same bytes
-            if self.st.read(STAGE, offset, len(chunk)) != bytes(chunk):
-                raise TransferError(XFER_MISMATCH, "bytes at offset %d differ from those received before"
-                                    % offset, self.have)
-        else:
-            raise TransferError(XFER_GAP, "expected offset %d, got %d" % (self.have, offset), self.have)
-        return {"have": self.have}
-
-    def _resync_have(self):
-        try:
-            size = self.st.size(STAGE) if self.st.exists(STAGE) else 0
-        except PumpError:
-            return
-        if self.xfer is not None and size <= self.xfer[0]:
-            self.have = size
-
-    def end(self, total, sha):
-        self._need_xfer()
-        if self.xfer != (total, sha):
-            raise TransferError(XFER_MISMATCH, "END names another library than the transfer in progress",
-                                self.have)
-        if self.have != total:
-            raise TransferError(XFER_INCOMPLETE, "received %d of %d bytes" % (self.have, total), self.have)
-        if self._stage_sha(total) != sha:
-            self._clear()
-            raise TransferError(XFER_DIGEST, "received bytes do not match the announced SHA-256; "
-                                "transfer discarded", 0)
-        try:
-            result = self.pump.install(reader(self.st, STAGE, CHUNK))
-        finally:
-            self._clear()  # installed, same or rejected: the staged copy is done with
-        return {"status": result["status"], "version": result["version"], "previous": result["previous"]}
 
     # --- LOG ---
     def log_chunk(self, offset, n):

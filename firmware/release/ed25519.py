@@ -153,11 +153,17 @@ def double_scalarmult(sb, ka, at):
 
 
 class PublicKey:
-    """A decoded Ed25519 public key A, with a small table of -A's odd multiples.
+    """A decoded Ed25519 public key A (-A's affine coordinates).
 
     Raises ValueError for an encoding RFC 8032 section 5.1.3 rejects, and for
     a point of small order (8A = identity), which no honest key generator
     produces and for which signatures are trivially forgeable.
+
+    The table of -A's odd multiples that verification needs is built per
+    verification and dropped with it (issue 11 item 5, docs/board.md "Heap"):
+    kept per key it was 32 big integers, about 2.4 KiB of heap on a 32-bit
+    port, 38 KiB for a full trust store (MAX_KEYS = 16), for the pump's whole
+    life; building it costs a few per cent of one verification.
     """
 
     def __init__(self, raw):
@@ -169,7 +175,8 @@ class PublicKey:
         if q[0] == 0:
             raise ValueError("public key is a point of small order")
         self.raw = raw
-        self.table = odd_cached((P - x) % P, y)
+        self._nx = (P - x) % P
+        self._y = y
 
     def verify(self, msg, sig):
         """True iff `sig` is a valid signature of `msg`, RFC 8032 section 5.1.7."""
@@ -191,7 +198,7 @@ class PublicKey:
         # Step 3, cofactorless: encode([S]B + [k](-A)) == R. The encoding is
         # canonical, so an R that is non-canonical or off the curve never matches.
         X, Y, Z = double_scalarmult(_slide(sig[32:], B_BOUND), _slide(k.to_bytes(32, "little"), A_BOUND),
-                                    self.table)
+                                    odd_cached(self._nx, self._y))
         return X, Y, Z, r
 
 

@@ -7,8 +7,6 @@
 # active slot, its SHA-256 and the anti-rollback counter (firmware/store/commitrec.py).
 # Install never touches the slot COMMIT names; it becomes visible only through
 # the atomic rename COMMIT_TMP -> COMMIT. Pure over the storage interface.
-import hashlib
-
 from firmware.store import commitrec
 from firmware.library import container
 from firmware.errors import (LibraryFormatError, NoLibraryError, PumpError, RollbackError,
@@ -128,19 +126,15 @@ class PumpStore:
         """Re-read a slot in bounded chunks: (Container, length, SHA-256 of the
         file), the body also fed to `sink` (an indexer) if given. Raises
         LibraryFormatError/DigestError/StorageError."""
-        h = hashlib.sha256()
-        n = [0]
-        base = reader(self.st, name, self.chunk)
-
-        def read(k):
-            b = base(k)
-            h.update(b)
-            n[0] += len(b)
-            return b
-
-        c = container.scan(read, self.chunk, sink.feed if sink is not None else None)
-        c.index = sink
-        return c, n[0], h.digest()
+        s = container.Scanner(sink.feed if sink is not None else None)
+        off = 0
+        while s.error is None:
+            part = self.st.read(name, off, self.chunk)
+            if not part:
+                break
+            off += len(part)
+            s.feed(part)
+        return _scanned(s, sink)
 
     def _matches(self, rec, index=False):
         """None if the slot `rec` names holds exactly the library it records,
@@ -206,19 +200,51 @@ class PumpStore:
         Returns {"status": "installed" | "same", "version", "previous"}.
         Raises the verifier's PumpError (logged as a rejected install) leaving
         the active library and the counter unchanged."""
+        read = source if callable(source) else bytes_reader(source)
+
+        def put(target, installed):
+            self._receive(read, target, installed)
+            self.st.sync()
+            return None  # scan it there, as stored
+
+        return self._install(put, verify)
+
+    def install_staged(self, name, verify=None, scanner=None):
+        """Install the library a finished push left in file `name` (issue 11
+        item 1): the file is RENAMED onto the inactive slot, not copied, so
+        END does not write the library a second time. `scanner` is the
+        container.Scanner the link fed with the bytes as they were stored
+        (read back after each append, so it frames what storage holds);
+        None: the slot is scanned now, as install() does. Same checks, same
+        log records, same atomic commit as install() (docs/adr/0003): the
+        inactive slot is never the one COMMIT names, and a power cut before
+        the commit leaves the old library active."""
+
+        def put(target, installed):
+            self._early(container.parse_header(self.st.read(name, 0, container.HEADER_LEN)), installed)
+            self.st.rename(name, target)
+            self.st.sync()
+            return scanner
+
+        return self._install(put, verify)
+
+    def _install(self, put, verify):
+        """put(slot name, installed version) stores the library in the
+        inactive slot and returns a Scanner that framed it as stored, or None."""
         if not self.booted:
             self.boot()
         verify = verify or default_verify
-        read = source if callable(source) else bytes_reader(source)
         previous = self.version()
         installed = self.active.version if self.active is not None else self.counter
         self.incoming = 0
         slot = self._target_slot()
         try:
-            self._receive(read, SLOTS[slot], installed)
-            self.st.sync()
-            sink = self.indexer(SLOTS[slot]) if self.indexer is not None else None
-            c, length, digest = self._scan(SLOTS[slot], sink)  # verify it THERE, as stored (and index it)
+            scanner = put(SLOTS[slot], installed)
+            sink = self.indexer(SLOTS[slot]) if self.indexer is not None and scanner is None else None
+            if scanner is None:
+                c, length, digest = self._scan(SLOTS[slot], sink)  # verify it THERE, as stored (and index it)
+            else:
+                c, length, digest = _scanned(scanner, scanner.index)
             c.stored_as = SLOTS[slot]  # lets a verifier read the staged bytes back
             result = verify(c, installed)
             if result.version != c.header.library_version:
@@ -287,15 +313,20 @@ class PumpStore:
         except PumpError:
             pass
 
+    def _early(self, h, installed):
+        """The header's version, before the body is stored: a rollback is
+        refused early (spare the flash a doomed write)."""
+        self.incoming = h.library_version
+        if h.library_version < installed:
+            raise RollbackError("library version %d is older than installed version %d"
+                                % (h.library_version, installed))
+
     def _receive(self, read, name, installed):
         """Stream the container into slot `name` in chunks of at most
         self.chunk bytes (never the whole library in RAM)."""
         head = _read_exact(read, container.HEADER_LEN)
         h = container.parse_header(head)
-        self.incoming = h.library_version
-        if h.library_version < installed:  # early: spare the flash a doomed write
-            raise RollbackError("library version %d is older than installed version %d"
-                                % (h.library_version, installed))
+        self._early(h, installed)
         self.st.write(name, head)
         left = h.body_len
         while left:
@@ -310,6 +341,13 @@ class PumpStore:
         self.st.append(name, count + _read_exact(read, count[0] * container.SIG_ENTRY_LEN))
         if read(1):
             raise LibraryFormatError("bytes after the signature block")
+
+
+def _scanned(s, sink):
+    """(Container, length, SHA-256) of a finished Scanner (raises its fault)."""
+    c = s.finish()
+    c.index = sink
+    return c, s.n, s.file_sha256
 
 
 def _read_exact(read, n):

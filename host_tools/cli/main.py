@@ -53,10 +53,19 @@ def version():
         return "unknown (not installed: run `make install` or `pip install .`)"
 
 
+class _Version(argparse.Action):
+    """--version, looked up only when asked (importlib.metadata costs ~20 ms
+    of every command's start, a push's included)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print("druglib %s" % version())
+        parser.exit()
+
+
 def make_parser(selected=None):
     """The argument parser; only the selected command's module is imported."""
     parser = _Parser(prog="druglib", description="Blinatumomab drug library tools for the infusion pump.")
-    parser.add_argument("--version", action="version", version="druglib %s" % version())
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)

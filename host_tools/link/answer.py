@@ -42,6 +42,8 @@ def check_begin(fields, total):
         raise LinkError("the pump's BEGIN answer has a prefix_sha256 of %d bytes, not 32" % len(sha))
     if "window" in fields:
         _int(fields, "window", 1, 1 << 24, "BEGIN")
+    if "pump_id" in fields:
+        _field(fields, "pump_id", str, "BEGIN")
     return have
 
 
@@ -49,6 +51,8 @@ def check_same(fields, version):
     """BEGIN answered "same" (issue 10 item 1): the pump says it runs these
     very bytes; it must name the version the pushed library carries."""
     got = _int(fields, "version", 1, 0xFFFFFFFF, "BEGIN")
+    if "pump_id" in fields:
+        _field(fields, "pump_id", str, "BEGIN")
     if version is not None and got != version:
         raise LinkError("the pump answered BEGIN 'same' with version %d, but version %d was pushed" % (got, version))
 

@@ -110,24 +110,34 @@ class PumpLink:
         wire = (nbytes + answer) * 10.0 / self.baud
         return 0.4 + 3 * wire + extra
 
-    def request(self, ftype, payload=b"", extra_timeout=0.0, retries=None):
-        """Send one request; -> the OK answer's payload. ERR -> DeviceError."""
+    def request(self, ftype, payload=b"", extra_timeout=0.0, retries=None, sent=None):
+        """Send one request; -> the OK answer's payload. ERR -> DeviceError.
+
+        `sent`: the request was already written once (pushdata.windowed's END
+        behind the last DATA frame: {"seq", "frame", "answer"}); its first
+        attempt is that one, retransmissions repeat its frame and seq."""
         retries = self.retries if retries is None else retries
-        self.seq = (self.seq + 1) % link.SEQ_MOD
-        seq = self.seq
-        frame = link.encode(ftype, seq, payload)
+        if sent is None:
+            self.seq = (self.seq + 1) % link.SEQ_MOD
+            seq = self.seq
+            frame = link.encode(ftype, seq, payload)
+            self.stats["requests"] += 1
+        else:
+            seq, frame = sent["seq"], sent["frame"]
         timeout = self._timeout(len(frame), ANSWER_BYTES.get(ftype, 300), extra_timeout)
-        self.stats["requests"] += 1
         why = []
         for attempt in range(1, retries + 2):
             self.last_attempts = attempt
             if attempt > 1:
                 self.stats["retransmissions"] += 1
-            try:
-                self.port.write(frame)
-            except Exception as e:
-                raise LinkError("cannot write to %s: %s" % (self.url, e)) from None
-            answer = self._await(ftype, seq, timeout, why)
+            if sent is not None and attempt == 1:
+                answer = sent["answer"] or self._await(ftype, seq, timeout, why)
+            else:
+                try:
+                    self.port.write(frame)
+                except Exception as e:
+                    raise LinkError("cannot write to %s: %s" % (self.url, e)) from None
+                answer = self._await(ftype, seq, timeout, why)
             if answer is not None:
                 rtype, body = answer
                 if rtype == link.ERR:
@@ -202,7 +212,7 @@ class PumpLink:
     def push(self, blob, progress=None, chunk=None):
         """Install `blob` on the pump: BEGIN, DATA..., END. Resumes a transfer
         the pump already holds part of. -> END's fields {status, version,
-        previous} plus "resumed_from"; DeviceError if the pump refuses.
+        previous} plus "resumed_from" and "pump_id" (BEGIN names the pump); DeviceError if the pump refuses.
         The library the pump already runs is recognised at BEGIN ("same",
         "sent": 0): no DATA is sent (issue 10 item 1).
 
@@ -215,7 +225,8 @@ class PumpLink:
         if r.get("status") == "same":
             # the pump runs exactly these bytes (issue 10 item 1): nothing to send
             return {"status": "same", "version": r["version"], "previous": r["version"],
-                    "resumed_from": 0, "sent": 0}
+                    "resumed_from": 0, "sent": 0, "pump_id": r.get("pump_id")}
+        pump_id = r.get("pump_id")  # None from a pump older than issue 11
         have = r["have"]
         if have and hashlib.sha256(blob[:have]).digest() != r["prefix_sha256"]:
             r = self._begin(total, sha, link.BEGIN_RESTART, None)
@@ -225,17 +236,34 @@ class PumpLink:
         resumed = have
         _progress(progress, have)
         window = r.get("window")
-        if window:
-            # frames as large as a frame may be, but at least 4 per library: a
-            # lost frame then never costs more than a quarter of a small push,
-            # and a cut mid-push leaves a resumable prefix (docs/protocol.md)
-            pushdata.windowed(self, blob, have, window, progress,
-                                chunk or max(DATA_CHUNK // 2, min(link.MAX_PAYLOAD - 4, total // 4)))
-        else:
-            pushdata.stop_and_wait(self, blob, have, progress, chunk or DATA_CHUNK)
+        end = link.pack_u32(total) + sha
+        extra = self.end_extra if self.end_extra is not None else END_EXTRA_S + END_EXTRA_PER_BYTE_S * total
+        stuck = 0
         try:
-            extra = self.end_extra if self.end_extra is not None else END_EXTRA_S + END_EXTRA_PER_BYTE_S * total
-            r = _fields(self.request(link.END, link.pack_u32(total) + sha, extra_timeout=extra))
+            while True:
+                if window:
+                    # frames as large as a frame may be, but at least 4 per library: a
+                    # lost frame then never costs more than a quarter of a small push,
+                    # and a cut mid-push leaves a resumable prefix (docs/protocol.md);
+                    # END goes right behind the last frame
+                    sent = pushdata.windowed(self, blob, have, window, progress,
+                                             chunk or max(DATA_CHUNK // 2, min(link.MAX_PAYLOAD - 4, total // 4)),
+                                             end)
+                else:
+                    sent = pushdata.stop_and_wait(self, blob, have, progress, chunk or DATA_CHUNK)
+                try:
+                    r = _fields(self.request(link.END, end, extra_timeout=extra, sent=sent))
+                    break
+                except DeviceError as e:
+                    # END behind DATA that did not all arrive: the pump says where it is
+                    if e.code != "XFER_INCOMPLETE" or "have" not in e.fields:
+                        raise
+                    new = answer.check_have(e.fields, total, "ERR XFER_INCOMPLETE")
+                    stuck = 0 if new > have else stuck + 1
+                    if stuck > MAX_STUCK:
+                        raise answer.no_progress(self.url, have, total, stuck) from None
+                    have = new
+                    self.stats["retransmissions"] += 1  # the lost frames go again
         except DeviceError as e:
             # END was sent more than once and the transfer is gone: the pump
             # finished it (and restarted) before its answer reached us. Ask.
@@ -246,10 +274,11 @@ class PumpLink:
                 # bytes under that version are refused, so the version alone proves nothing)
                 if version is not None and info.get("version") == version and info.get("library_sha256") == sha:
                     return {"status": "installed", "version": version, "previous": None,
-                            "resumed_from": resumed, "confirmed_by": "INFO"}
+                            "resumed_from": resumed, "confirmed_by": "INFO", "pump_id": info.get("pump_id")}
             raise
         answer.check_end(r, _header_version(blob))
         r["resumed_from"] = resumed
+        r["pump_id"] = pump_id
         return r
 
     def _begin(self, total, sha, flags, version):

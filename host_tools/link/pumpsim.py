@@ -13,14 +13,16 @@ throughput, bench/bench_push.py).
 import fcntl
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tty
 
 from host_tools.engines import FIRMWARE_ROOT, micropython_env, micropython_exe
-from host_tools.errors import DruglibError
+from host_tools.errors import DruglibError, UsageError
 from host_tools.link.cable import Direction, LineSim
 
 READY_TIMEOUT_S = 60
@@ -45,6 +47,7 @@ class PumpSim:
         self.ready_info = {}
         self.fault = None
         self.proc = None
+        self.aliases = []  # folder of short symlinks for long paths (firmware_command)
         self.threads = []
         self.dirs = []
         self.master = self.slave = None
@@ -73,7 +76,7 @@ class PumpSim:
         return self.describe()
 
     def _start_firmware(self):
-        cmd = firmware_command(self.state, self.trust, self.pump_id)
+        cmd = firmware_command(self.state, self.trust, self.pump_id, self.aliases)
         # its own session: a Ctrl-C meant for pumpsim must not interrupt the
         # firmware mid-install; pumpsim stops it by closing its input
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -152,16 +155,62 @@ class PumpSim:
         for fd in (self.master, self.slave):
             _close(fd)
         self.master = self.slave = None
+        drop_aliases(self.aliases)
         return status
 
 
-def firmware_command(state, trust, pump_id=None):
-    """The pump firmware under the MicroPython unix port, on its stdin/stdout."""
+# The MicroPython unix port dies before any Python runs ("FATAL: uncaught
+# NLR", exit 1) on a command-line argument of 256 bytes or more (measured on
+# the pip wheel and on v1.28.0): a deep --state or --trust path is passed
+# through a short symlink instead, and a pump id is at most PUMP_ID_MAX.
+MPY_ARG_MAX = 255
+PUMP_ID_MAX = 64  # what the pump stores and reads back (firmware/pumpmain.py, ID_FILE)
+
+
+def check_pump_id(pump_id):
+    """A given pump id: 1 to 64 bytes (what the pump stores; it is answered in
+    every INFO and BEGIN). Any text otherwise: a hostile id is escaped
+    wherever it is shown (host_tools/safetext.py; tests/test_safetext_e2e.py
+    starts such a pump)."""
+    if pump_id is None:
+        return None
+    if not pump_id or len(pump_id.encode("utf-8")) > PUMP_ID_MAX:
+        raise UsageError("--id must be 1 to %d bytes of text, got %d" % (PUMP_ID_MAX, len(pump_id.encode("utf-8"))))
+    return pump_id
+
+
+def short_path(path, aliases):
+    """`path` made absolute; if too long for the firmware's command line, a
+    short symlink to it in a private temporary folder (added to `aliases`,
+    which the caller removes when the firmware has ended)."""
+    full = os.path.abspath(path)
+    if len(full.encode("utf-8")) <= MPY_ARG_MAX:
+        return full
+    if not aliases:
+        aliases.append(tempfile.mkdtemp(prefix="druglib-"))
+    link = os.path.join(aliases[0], "p%d" % len(os.listdir(aliases[0])))
+    os.symlink(full, link)
+    return link
+
+
+def firmware_command(state, trust, pump_id=None, aliases=None):
+    """The pump firmware under the MicroPython unix port, on its stdin/stdout.
+    `aliases` (a list) receives the folder of any short symlinks made for
+    long paths; remove it with drop_aliases() when the firmware has ended."""
+    aliases = [] if aliases is None else aliases
+    if len(os.path.abspath(state).encode("utf-8")) > MPY_ARG_MAX:
+        os.makedirs(state, exist_ok=True)  # the symlink must name a folder that exists
     cmd = [micropython_exe(), "-X", "heapsize=8M", "-m", "firmware.pumpmain",
-           "--state", os.path.abspath(state), "--trust", os.path.abspath(trust)]
-    if pump_id:
+           "--state", short_path(state, aliases), "--trust", short_path(trust, aliases)]
+    if check_pump_id(pump_id):
         cmd += ["--id", pump_id]
     return cmd
+
+
+def drop_aliases(aliases):
+    for folder in aliases:
+        shutil.rmtree(folder, ignore_errors=True)
+    del aliases[:]
 
 
 def run_stdio(state, trust, pump_id=None):
@@ -171,8 +220,9 @@ def run_stdio(state, trust, pump_id=None):
     -> the firmware's exit status (0 when its input ended)."""
     import signal
 
-    proc = subprocess.Popen(firmware_command(state, trust, pump_id), env=micropython_env(), cwd=FIRMWARE_ROOT,
-                            start_new_session=True)
+    aliases = []
+    proc = subprocess.Popen(firmware_command(state, trust, pump_id, aliases), env=micropython_env(),
+                            cwd=FIRMWARE_ROOT, start_new_session=True)
     # SIGTERM/SIGINT: close our side and let the firmware finish what it does
     old = {s: signal.signal(s, lambda *_: proc.terminate()) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -180,6 +230,7 @@ def run_stdio(state, trust, pump_id=None):
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+        drop_aliases(aliases)
 
 
 def _close(fd):

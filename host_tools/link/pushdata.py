@@ -54,7 +54,7 @@ def stop_and_wait(lk, blob, have, progress, chunk):
                 size = min(chunk, size * 2)
                 clean = 0
 
-def windowed(lk, blob, have, window, progress, chunk):
+def windowed(lk, blob, have, window, progress, chunk, end=None):
     """DATA frames pipelined up to `window` bytes in flight (issue 11 item 1).
 
     Every DATA frame has its own sequence number; the pump handles them
@@ -66,7 +66,19 @@ def windowed(lk, blob, have, window, progress, chunk):
     `have` (go-back-N by offset). A silent line: after a timeout, the
     same. Safety is the pump's, as before: bytes are only appended at
     `have`, repeats must be equal, and END installs only if the whole
-    staged library hashes to the SHA-256 announced at BEGIN."""
+    staged library hashes to the SHA-256 announced at BEGIN.
+
+    `end` (END's payload): END is sent right behind the last DATA frame, not
+    after its answer (one round trip less per push). The pump handles frames
+    in order, so END's answer follows every DATA answer: `installed` if all
+    arrived, XFER_INCOMPLETE (with `have`) if one was lost. A go-back
+    forgets it (its answer is stale) and END is sent again behind the
+    resent frames. Returns None, or {"seq", "frame", "answer"} of the END
+    in flight (answer: (type, payload) if it came, else None) for
+    PumpLink.request to await and, if need be, retransmit with the same
+    sequence number; also when a timeout hits with END in flight (the pump
+    may be installing, or have installed: sending DATA again would find no
+    transfer)."""
     # client imports this module: its names are taken at call time
     from host_tools.link.client import MAX_STUCK, MAX_WINDOW, MIN_CHUNK, DeviceError, _fields  # noqa: F401
 
@@ -74,6 +86,7 @@ def windowed(lk, blob, have, window, progress, chunk):
     size = max(MIN_CHUNK, min(chunk, link.MAX_PAYLOAD - 4))
     window = max(size, min(int(window), MAX_WINDOW))
     inflight = []  # [seq, offset, end] in send order
+    pending = None  # the END sent behind the last DATA frame (see above)
     sent_end = most = have  # `most`: the highest offset sent (the pump cannot have more)
     clean = 0      # frames answered since the last go-back: the frame size grows back
     stuck = 0      # go-backs without progress (issue 11 item 6: bounded)
@@ -96,6 +109,14 @@ def windowed(lk, blob, have, window, progress, chunk):
             inflight.append((lk.seq, sent_end, sent_end + n))
             sent_end += n
             most = max(most, sent_end)
+        if end is not None and pending is None and sent_end == total:
+            lk.seq = (lk.seq + 1) % link.SEQ_MOD
+            pending = {"seq": lk.seq, "frame": link.encode(link.END, lk.seq, end), "answer": None}
+            try:
+                lk.port.write(pending["frame"])
+            except Exception as e:
+                raise LinkError("cannot write to %s: %s" % (lk.url, e)) from None
+            lk.stats["requests"] += 1
         try:
             data = lk.port.read(max(1, lk.port.in_waiting or 0))
         except Exception as e:
@@ -108,6 +129,9 @@ def windowed(lk, blob, have, window, progress, chunk):
                 continue  # a damaged answer: a later one (cumulative) says as much
             if item.ftype == link.NAK:
                 lk.stats["naks"] += 1  # a damaged DATA: the next ones get XFER_GAP
+                continue
+            if pending is not None and item.seq == pending["seq"] and item.ftype in (link.END | link.OK, link.ERR):
+                pending["answer"] = (item.ftype, item.payload)
                 continue
             pos = _find(inflight, item.seq)
             if pos < 0 or item.ftype not in (link.DATA | link.OK, link.ERR):
@@ -140,8 +164,11 @@ def windowed(lk, blob, have, window, progress, chunk):
             go_back = True  # every frame answered, yet the pump is behind: send again from its `have`
         if not go_back and inflight and time.monotonic() >= deadline:
             lk.stats["timeouts"] += 1
+            if pending is not None:
+                return pending  # END is in flight: await (or resend) it, never DATA past a finished transfer
             go_back = True
         if go_back:
+            pending = None  # its answer (XFER_INCOMPLETE) is stale now; END goes again behind the resent frames
             stuck += 1
             if stuck > MAX_STUCK:
                 raise answer.no_progress(lk.url, have, total, stuck)
@@ -152,6 +179,7 @@ def windowed(lk, blob, have, window, progress, chunk):
             inflight = []
             sent_end = have
             deadline = time.monotonic() + timeout
+    return pending
 
 
 def _find(inflight, seq):

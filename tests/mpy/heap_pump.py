@@ -8,20 +8,92 @@
 # gets exactly one answer, the loop never ends, and afterwards the same
 # library is active and the same programming is accepted.
 #
-# argv (after the script): library trust.json state-dir fuzz-count seed [strict|survive]
+# argv (after the script): library trust.json state-dir fuzz-count seed [strict|survive|breakdown MODULE...]
 # Prints "OK heap_pump frames=N answers=N errors=N naks=N us_per_frame=N".
+# "breakdown" (bench/bench_heap_pump.py --breakdown) is "strict" that first
+# imports the MODULEs (one argument each, dependencies first: an argument of
+# 256 characters or more crashes the unix port, "FATAL: uncaught NLR") and
+# prints "MODULE name bytes" (the live heap it adds), then samples the live
+# heap (gc.collect(); gc.mem_alloc()) at every storage call and line step and
+# prints "STEP name bytes" (the live heap after each step of the boot) and
+# "PEAK phase bytes" for boot, install, check and fuzz.
 import gc
-import hashlib
-import sys
-import time
 
-from firmware import pumpmain
-from firmware.link import frames as link
+gc.collect()
+START = gc.mem_alloc()  # this harness's own code is loaded already
+import hashlib  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+MODE = sys.argv[6] if len(sys.argv) > 6 else "strict"
+if MODE == "breakdown":
+    for _name in sys.argv[7:]:
+        gc.collect()
+        _a = gc.mem_alloc()
+        __import__(_name)
+        gc.collect()
+        print("MODULE %s %d" % (_name, gc.mem_alloc() - _a))
+    _name = _a = None
+
+from firmware import pumpmain  # noqa: E402
+from firmware.link import frames as link  # noqa: E402
 
 LIB, TRUST, STATE, FUZZ, SEED = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 # "strict": every step answered as it must be; "survive" (a heap too small for
 # the whole scenario): every request answered, with its result or an error
-STRICT = len(sys.argv) < 7 or sys.argv[6] == "strict"
+STRICT = MODE != "survive"
+PEAKS = {} if MODE == "breakdown" else None
+PHASE = ["boot"]
+
+
+def sample():
+    if PEAKS is not None:
+        gc.collect()
+        a = gc.mem_alloc()
+        if a > PEAKS.get(PHASE[0], 0):
+            PEAKS[PHASE[0]] = a
+
+
+class Sampled:
+    """breakdown: pumpmain's storage, sampling the live heap before each call."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        fn = getattr(self.inner, name)
+        if not callable(fn):
+            return fn
+
+        def call(*args):
+            sample()
+            return fn(*args)
+
+        return call
+
+
+def step(name, value):
+    """breakdown: the live heap after one step of pumpmain.main's boot."""
+    gc.collect()
+    print("STEP %s %d" % (name, gc.mem_alloc()))
+    return value
+
+
+if PEAKS is not None:
+    _File, _Pump, _Server, _load = pumpmain.FileStorage, pumpmain.Pump, pumpmain.PumpServer, pumpmain.trust.load
+
+    class _Trust:
+        load = staticmethod(lambda path: step("trust.load", _load(step("main", path))))
+
+    class _BootPump(_Pump):
+        def boot(self):
+            step("Pump()", None)
+            return step("pump.boot()", _Pump.boot(self))
+
+    pumpmain.trust = _Trust
+    pumpmain.FileStorage = lambda root: Sampled(_File(root))
+    pumpmain.Pump = _BootPump
+    pumpmain.PumpServer = lambda pump, pid: step("PumpServer()", _Server(pump, pid))
 PROG = ('{"drug": "blinatumomab", "indication": "mrd", "cycle": 1, "day": 1, "restart_after_adverse_event": false,'
         ' "patient": {"age_days": 9000, "weight_kg": 70, "bsa_m2": 1.8}, "dose": {"value": 28, "unit": "mcg/day"},'
         ' "bag": {"blinatumomab_mcg": 31.5, "volume_ml": 270, "preservative": false},'
@@ -84,6 +156,7 @@ class Script:
             total += len(b)
         sha = h.digest()
         h = b = None
+        PHASE[0] = "install"
         yield self.frame(link.INFO, b"", link.INFO | link.OK)
         yield self.frame(link.BEGIN, u32(total) + sha + bytes((link.BEGIN_RESTART,)), link.BEGIN | link.OK)
         off = 0
@@ -96,7 +169,9 @@ class Script:
         part = None
         gc.collect()
         yield self.frame(link.END, u32(total) + sha, link.END | link.OK)
+        PHASE[0] = "check"
         yield self.frame(link.CHECK, PROG.encode(), "accept")
+        PHASE[0] = "fuzz"
         r = Rand(SEED)
         for i in range(FUZZ):
             k = r.below(10)
@@ -164,6 +239,7 @@ class Line:
         return True
 
     def read(self):
+        sample()
         if self.s.pending is not None and self.s.pending[1] is not None:
             raise AssertionError("no answer to request %r" % (self.s.pending,))
         self.s.pending = None
@@ -184,6 +260,7 @@ class Line:
         return wire
 
     def write(self, data):
+        sample()
         self.s.answer(data)
 
 
@@ -199,3 +276,7 @@ if STRICT:
 print("OK heap_pump frames=%d answers=%d errors=%d out_of_memory=%d naks=%d us_per_frame=%d live_at_500=%d live_max=%d"
       % (line.frames, script.answers, script.errors, script.oom, script.naks, ms * 1000 // max(1, line.frames),
          line.live_500, line.live_max))
+if PEAKS is not None:
+    print("START %d" % START)
+    for _p in ("boot", "install", "check", "fuzz"):
+        print("PEAK %s %d" % (_p, PEAKS.get(_p, 0)))

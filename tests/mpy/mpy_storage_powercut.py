@@ -27,4 +27,11 @@ class InPlace(PumpStore):
 bad = powercut.run(old, new, OLD_V, NEW_V, InPlace, second=False, stop_at=1)
 assert bad.violations, "the enumeration failed to catch an in-place overwrite"
 print("in-place variant caught:", bad.violations[0][0], "->", bad.violations[0][2][:60])
+# issue 11 item 1: the END of a push renames the staging file onto the slot
+res = powercut.run(old, new, OLD_V, NEW_V, staged=True)
+print("power-cut points tried (push END): %d during install, %d during boot repair" % (res.first, res.second))
+assert res.first >= 8, res.first
+assert not res.violations, res.violations[:3]
+bad = powercut.run(old, new, OLD_V, NEW_V, InPlace, second=False, stop_at=1, staged=True)
+assert bad.violations, "the enumeration failed to catch a push renamed onto the active slot"
 print("OK mpy_storage_powercut")

@@ -10,6 +10,7 @@
 # After the last reboot: a valid library is active, byte-for-byte OLD or NEW;
 # the anti-rollback counter never went down and never exceeds the active
 # version; the event log verifies.
+from firmware.library import container
 from firmware.store import commitrec
 from firmware.store.eventlog import EventLog
 from firmware.store.faultstorage import FaultStorage, Medium, PowerCut, cut_points
@@ -92,20 +93,42 @@ def boot_trace(medium, store_cls):
     return st.trace
 
 
-def run(old, new, old_v, new_v, store_cls=PumpStore, second=True, torn=True, stop_at=None):
+STAGE = "push.part"  # firmware/link/server.py's staging file
+
+
+def staged_install(new):
+    """The END of a push (issue 11 item 1): NEW lies in the staging file, framed
+    by a Scanner as it was stored; install_staged renames it onto the slot."""
+    def action(ps):
+        s = container.Scanner()
+        s.feed(new)
+        return ps.install_staged(STAGE, None, s)
+
+    return action
+
+
+def run(old, new, old_v, new_v, store_cls=PumpStore, second=True, torn=True, stop_at=None, staged=False):
     """Enumerate every cut point of installing NEW over OLD (and, if
-    `second`, every cut point of the following boot). Returns a Result."""
+    `second`, every cut point of the following boot). Returns a Result.
+    staged=True: NEW was pushed into the staging file and is installed from
+    there, as the link's END does (Pump.install_staged)."""
     res = Result()
     libs = {old_v: old, new_v: new}
     base = baseline(old, store_cls)
     floor = persisted_counter(base)
-    cuts = cut_points(trace_of(base, lambda ps: ps.install(new)), torn)
+    if staged:
+        FaultStorage(base).write(STAGE, new)
+        action = staged_install(new)
+    else:
+        def action(ps):
+            return ps.install(new)
+    cuts = cut_points(trace_of(base, action), torn)
     for cut in cuts:
         m = base.copy()
         st, ps = booted(m, store_cls)
         st.arm(cut)
         try:
-            ps.install(new)
+            action(ps)
         except PowerCut:
             pass
         res.first += 1

@@ -18,7 +18,7 @@ import signal
 from host_tools import safetext
 from host_tools.cli.pumps import options
 from host_tools.errors import DruglibError, UsageError
-from host_tools.link.pumpsim import PumpSim, run_stdio
+from host_tools.link.pumpsim import PumpSim, check_pump_id, run_stdio
 
 
 def _probability(text):
@@ -58,6 +58,7 @@ def run(args):
         raise UsageError("folder %s does not exist" % parent)
     if os.path.exists(args.state) and not os.path.isdir(args.state):
         raise UsageError("--state %s is not a folder" % args.state)
+    check_pump_id(args.pump_id)  # the firmware's command line and INFO carry it
     if args.stdio:
         if args.echo or drop or corrupt or args.latency_ms or args.json:
             raise UsageError("--stdio runs the bare firmware: no --echo, --drop, --corrupt, --latency-ms or --json")

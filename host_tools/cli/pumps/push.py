@@ -41,20 +41,21 @@ def push_one(port, blob, baud, bar=None):
     link = None
     try:
         link = PumpLink(port, baud)
-        info = link.info()
-        res["pump_id"] = info.get("pump_id")
-        res["previous"] = info.get("version")
         progress = None
         if bar is not None:
             def progress(have):
                 bar.update(have - bar.n)
+        # No INFO first (issue 11 item 1: a round trip less): BEGIN names the
+        # pump and END the version it ran before.
         r = link.push(blob, progress=progress)
-        res.update(outcome=r["status"], version=r["version"], resumed_from=r.get("resumed_from", 0))
-        if r.get("previous") is not None:
-            res["previous"] = r["previous"]
+        res.update(outcome=r["status"], version=r["version"], resumed_from=r.get("resumed_from", 0),
+                   pump_id=r.get("pump_id"), previous=r.get("previous"))
+        if res["pump_id"] is None or res["previous"] is None:
+            _ask(link, res)  # a pump older than issue 11, or an END confirmed through INFO
     except DeviceError as e:
         res.update(outcome="rejected" if e.code.startswith(VERIFY_PREFIXES) else "failed",
                    code=e.code, message=e.message)
+        _ask(link, res)  # who refused, and what it still runs
     except LinkError as e:
         res.update(outcome="failed", code="LINK", message=str(e))
     except Exception as e:  # a bug must not take the other pumps down
@@ -66,11 +67,25 @@ def push_one(port, blob, baud, bar=None):
     return res
 
 
+def _ask(link, res):
+    """Fill the pump's id and version from INFO, best effort: the outcome
+    stands if the pump does not answer."""
+    try:
+        info = link.info()
+    except (DeviceError, LinkError):
+        return
+    if res["pump_id"] is None:
+        res["pump_id"] = info.get("pump_id")
+    if res["previous"] is None and res["outcome"] != "installed":  # after an install INFO says the new one
+        res["previous"] = info.get("version")
+
+
 def _line(r):
     who = r["port"] + (" (%s)" % r["pump_id"] if r["pump_id"] else "")
     if r["outcome"] == "installed":
         extra = ", resumed at byte %d" % r["resumed_from"] if r["resumed_from"] else ""
-        return "%s: installed version %d (was %s%s)" % (who, r["version"], r["previous"], extra)
+        was = "unknown" if r["previous"] is None else r["previous"]  # END's answer lost, install confirmed by INFO
+        return "%s: installed version %d (was %s%s)" % (who, r["version"], was, extra)
     if r["outcome"] == "same":
         # issue 10 item 1: "same" now means the same bytes (the pump compared
         # SHA-256s at BEGIN); other bytes under its version are REJECTED
