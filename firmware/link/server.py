@@ -12,7 +12,6 @@ from firmware.store import logrec
 from firmware.link.answers import Built as _Built, result_payload as _result_payload
 from firmware.jsontext import decode_utf8
 from firmware.errors import PumpError
-from firmware.store.eventlog import LOG as LOG_FILE
 from firmware.link.transfer import Transfer
 from firmware.link.transfer import MAX_LIBRARY, RX_WINDOW, STAGE, STAGE_META, TransferError  # noqa: F401 (re-exported)
 
