@@ -39,38 +39,19 @@ class Reader:
     # one typed method, about 20 a CHECK. On the MicroPython unix port a
     # function whose locals and value stack pass 11 words gets its frame from
     # the heap (py/objfun.c, VM_MAX_STATE_ON_STACK); so _get and the typed
-    # methods stay small, a path with one dot is cut with find (no split
-    # list), and every finding is written in a helper (_broken, _not_valid,
+    # methods stay small, paths are (parent, key) pairs (no string is cut),
+    # and every finding is written in a helper (_broken, _not_valid,
     # _decimal_text), on the error path only. The order of the findings and
     # their words are those of before (tests/test_checker_*.py).
     def _get(self, path, required=True):
-        if isinstance(path, tuple):  # (parent, key): the checker's paths, no string cut at all
+        """`path`: a top-level key, or (parent, key), the checker's paths (no
+        string is cut on the CHECK path; issue 11 item 4)."""
+        if isinstance(path, tuple):
             v = self.obj.get(path[0])
             if isinstance(v, dict):
                 return v.get(path[1], MISSING)
             return self._broken(path[0], v, required)
-        d = path.find(".")
-        if d < 0:
-            return self.obj.get(path, MISSING)  # the request is a dict (checker._check)
-        if path.find(".", d + 1) >= 0:
-            return self._get_deep(path, required)
-        v = self.obj.get(path[:d])
-        if isinstance(v, dict):
-            return v.get(path[d + 1:], MISSING)
-        return self._broken(path[:d], v, required)
-
-    def _get_deep(self, path, required):
-        node = self.obj
-        parts = path.split(".")  # the parent's name is joined only for a finding
-        for i in range(len(parts) - 1):
-            v = node.get(parts[i]) if isinstance(node, dict) else None
-            if isinstance(v, dict):
-                node = v
-                continue
-            return self._broken(".".join(parts[:i + 1]), v, required)
-        if parts[-1] not in node:
-            return MISSING
-        return node[parts[-1]]
+        return self.obj.get(path, MISSING)  # the request is a dict (checker._check)
 
     def _broken(self, parent, v, required):
         """A parent object missing (v None) or not an object: reported once."""
